@@ -1,0 +1,100 @@
+"""The contracts adapters implement, and nothing else (STYLE.md lesson 1).
+
+A source adapter reads the WMS; a declaration source reads what was declared to customs; a sink
+delivers outbox messages. Adapters are registered under the entry-point groups
+`connector.sources`, `connector.declarations` and `connector.sinks` and built from their config
+section (a pydantic model of the adapter's own, `Config`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from connector.model import Batch
+
+
+class SourceAdapter(ABC):
+    """Reads stock movements from a WMS, incrementally, in bounded batches."""
+
+    Config: ClassVar[type[BaseModel]]
+
+    @abstractmethod
+    def fetch(self, cursor: dict[str, Any] | None, limit: int) -> Batch:
+        """Return up to `limit` rows after `cursor`, and the cursor that covers exactly them."""
+
+    @abstractmethod
+    def check(self) -> str:
+        """Try the connection; return a one-line description, raise SourceError on failure."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+@dataclass(frozen=True)
+class DeclarationDocument:
+    """One file or record from a declaration source, parsed into plain rows."""
+
+    name: str  # file name or record id: where an error is reported
+    sha256: str
+    message_type: str
+    message_id: str | None
+    rows: dict[str, list[dict[str, Any]]]  # table name -> rows in wire field names
+
+
+class DeclarationSource(ABC):
+    """Reads customs declaration data (InBox files, broker DB, ledger API)."""
+
+    Config: ClassVar[type[BaseModel]]
+
+    @abstractmethod
+    def pending(self) -> Iterator[Any]:
+        """Yield handles of the documents waiting to be read (files, record ids)."""
+
+    @abstractmethod
+    def read(self, handle: Any) -> DeclarationDocument:
+        """Parse one document. Raise BadInputError when it cannot be used."""
+
+    @abstractmethod
+    def done(self, handle: Any) -> None:
+        """The document's rows are committed: move it out of the way."""
+
+    @abstractmethod
+    def failed(self, handle: Any, reason: str) -> None:
+        """The document cannot be used: put it aside with its reason."""
+
+    @abstractmethod
+    def check(self) -> str:
+        """Check the source can be read; return a one-line description."""
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """A message as the outbox stores it: the exact bytes and key re-sent on every attempt."""
+
+    id: str
+    idempotency_key: str
+    body: bytes
+    content_type: str
+    event: str
+
+
+class Sink(ABC):
+    """Delivers outbox messages. Returns on a real success; raises SinkError otherwise."""
+
+    Config: ClassVar[type[BaseModel]]
+
+    @abstractmethod
+    def send(self, message: OutboundMessage) -> int:
+        """Send one message; return the HTTP status (2xx). Raise SinkError on anything else."""
+
+    @abstractmethod
+    def check(self) -> str:
+        """Describe the endpoint (no message is sent)."""
+
+    def close(self) -> None:
+        """Release connections."""
