@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -47,6 +48,7 @@ movements = Table(
     Column("extra", JSON),
     Column("staged_at", AwareDateTime, nullable=False),
     Column("ledger_state", String(20), nullable=False, server_default="pending"),
+    Column("mapping_version", String(64)),
     UniqueConstraint("source", "line_key", "revision", name="uq_movements_revision"),
 )
 Index("ix_movements_ledger_state", movements.c.ledger_state)
@@ -70,6 +72,7 @@ ledger_entries = Table(
     Column("lawf_qty", DecimalText, nullable=False),
     Column("lawf_unitcd", String(3), nullable=False),
     Column("doc_ref", String(200)),
+    Column("needs_list", Boolean, nullable=False),
     Column("occurred_at", AwareDateTime, nullable=False),
     Column("reverses_id", Integer, ForeignKey("ledger_entries.id")),
     Column("created_at", AwareDateTime, nullable=False),

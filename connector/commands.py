@@ -1,0 +1,99 @@
+"""What the read-only commands print: status, discrepancies, check."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from sqlalchemy import func, select
+
+from connector import quarantine, runlog
+from connector.compare.engine import as_dict
+from connector.store.tables import discrepancies, movements, outbox, source_cursors
+
+TABLE_COLUMNS = ("kind", "status", "ledger_no", "item_seq", "item_no", "doc_refs", "expected_qty",
+                 "actual_qty", "delta_qty", "unit", "last_seen")
+
+
+def list_discrepancies(app, fmt: str, status: str, out=sys.stdout) -> int:
+    query = select(discrepancies).order_by(discrepancies.c.kind, discrepancies.c.ledger_no, discrepancies.c.id)
+    if status != "all":
+        query = query.where(discrepancies.c.status == status)
+    with app.store.read() as conn:
+        rows = [as_dict(r) for r in conn.execute(query)]
+    if fmt == "json":
+        json.dump(rows, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        out.write(render_table(rows) + "\n")
+    return 0
+
+
+def render_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no discrepancies"
+    cells = [[_cell(r, c) for c in TABLE_COLUMNS] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(TABLE_COLUMNS)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(TABLE_COLUMNS, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
+
+
+def _cell(row: dict[str, Any], column: str) -> str:
+    value = row[column]
+    if column == "kind":
+        return f"{value} {row['kind_label']}"
+    if column == "doc_refs":
+        return ",".join(value)
+    if column == "last_seen":
+        return value[:19]
+    return "" if value is None else str(value)
+
+
+def status(app, out=sys.stdout) -> int:
+    with app.store.read() as conn:
+        report = {
+            "store": app.store.describe(),
+            "cursors": {r.source: {"updated_at": r.updated_at.isoformat(), "halted": r.halted_reason}
+                        for r in conn.execute(select(source_cursors))},
+            "movements_by_ledger_state": _group(conn, movements.c.ledger_state),
+            "discrepancies_by_status": _group(conn, discrepancies.c.status),
+            "outbox_by_status": _group(conn, outbox.c.status),
+            "quarantine_open": quarantine.open_counts(conn),
+            "recent_runs": runlog.latest(conn, limit=10),
+            "run_log_problems": runlog.verify(conn),
+        }
+    json.dump(report, out, indent=2, ensure_ascii=False, default=str)
+    out.write("\n")
+    return 0
+
+
+def _group(conn, column) -> dict[str, int]:
+    return {k: n for k, n in conn.execute(select(column, func.count()).group_by(column))}
+
+
+def check(loaded, out=sys.stdout) -> int:
+    """Validate (already done by loading) and try every connection; print one line each."""
+    from connector.app import App
+
+    out.write(f"config {loaded.path}: ok\n")
+    try:
+        app = App(loaded)
+    except Exception as exc:  # the store is the first connection tried
+        out.write(f"FAIL store: {type(exc).__name__}: {exc}\n")
+        return 1
+    failures = 0 if _line(out, "store", lambda: f"ok {app.store.describe()}") else 1
+    for kind, name in loaded.adapters:
+        failures += 0 if _line(out, f"{kind}.{name}", lambda: app.adapter(kind, name).check()) else 1
+    app.close()
+    return 1 if failures else 0
+
+
+def _line(out, label: str, probe) -> bool:
+    try:
+        out.write(f"ok   {label}: {probe()}\n")
+        return True
+    except Exception as exc:
+        out.write(f"FAIL {label}: {type(exc).__name__}: {exc}\n")
+        return False

@@ -1,0 +1,94 @@
+"""The store session seam: open, migrate, and hand out read and write transactions.
+
+SQLite (the embedded default) runs in WAL mode with synchronous=FULL; pysqlite's own transaction
+handling is switched off so writers take `BEGIN IMMEDIATE` and never deadlock on a lock upgrade.
+PostgreSQL is used by URL with the same code path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from connector.config.secrets import Secret
+from connector.errors import StoreError
+from connector.store import migrate
+
+
+class Store:
+    """The state store: one engine, schema at the version this connector knows."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+
+    @classmethod
+    def open(cls, url: str, *, password: Secret | None = None, busy_timeout: int = 30) -> Store:
+        store = cls(build_engine(url, password=password, busy_timeout=busy_timeout))
+        if store.is_sqlite:
+            store._check_integrity()
+        migrate.upgrade(store.engine)
+        return store
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A write transaction: committed on normal exit, rolled back on an exception."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.exec_driver_sql("ROLLBACK")
+                    raise
+                conn.exec_driver_sql("COMMIT")
+            else:
+                with conn.begin():
+                    yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only snapshot (no write lock taken)."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.exec_driver_sql("BEGIN")
+                try:
+                    yield conn
+                finally:
+                    conn.exec_driver_sql("ROLLBACK")
+            else:
+                with conn.begin():
+                    yield conn
+
+    def _check_integrity(self) -> None:
+        with self.engine.connect() as conn:
+            result = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+        if result != "ok":
+            raise StoreError(f"state store failed its integrity check: {result}; restore it from backup")
+
+    def describe(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_engine(url: str, *, password: Secret | None = None, busy_timeout: int = 30) -> Engine:
+    parsed = make_url(url)
+    if password is not None:
+        parsed = parsed.set(password=password.reveal())
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True)
+    engine = create_engine(parsed, connect_args={"timeout": busy_timeout, "isolation_level": None})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
