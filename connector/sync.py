@@ -56,8 +56,7 @@ def save_cursor(conn: Connection, name: str, cursor: dict[str, Any], now: dateti
 
 def stage_batch(conn: Connection, name: str, batch: Batch, now: datetime) -> Counter:
     counts: Counter = Counter(read=len(batch.movements) + len(batch.errors))
-    for movement in batch.movements:
-        counts[stage_movement(conn, movement, now)] += 1
+    counts.update(stage_movements(conn, name, batch.movements, now))
     for error in batch.errors:
         quarantine.put(conn, stage="source", source=name, ref=error.line_key, reason=error.reason,
                        detail=error.detail, payload=error.raw, now=now)
@@ -67,22 +66,44 @@ def stage_batch(conn: Connection, name: str, batch: Batch, now: datetime) -> Cou
     return counts
 
 
-def stage_movement(conn: Connection, movement: Movement, now: datetime) -> str:
-    """Insert a new revision when the content changed; return 'new', 'revised' or 'unchanged'."""
-    digest = content_hash(movement)
-    latest = conn.execute(
-        select(movements.c.revision, movements.c.content_hash)
-        .where(movements.c.source == movement.source, movements.c.line_key == movement.line_key)
-        .order_by(movements.c.revision.desc()).limit(1)).first()
-    if latest and latest.content_hash == digest:
-        return "unchanged"
-    conn.execute(movements.insert().values(
-        source=movement.source, line_key=movement.line_key, revision=(latest.revision + 1) if latest else 1,
-        content_hash=digest, sku=movement.sku, qty=movement.qty, uom=movement.uom,
-        movement_type=movement.movement_type, doc_ref=movement.doc_ref, lot=movement.lot,
-        location=movement.location, occurred_at=movement.occurred_at, changed_at=movement.changed_at,
-        extra=movement.extra or None, staged_at=now, ledger_state="pending"))
-    return "revised" if latest else "new"
+def stage_movements(conn: Connection, name: str, batch: list[Movement], now: datetime) -> Counter:
+    """Insert a new revision for each line whose content changed: 'new', 'revised' or 'unchanged'."""
+    counts: Counter = Counter()
+    latest = _latest_revisions(conn, name, {m.line_key for m in batch})
+    rows = []
+    for movement in batch:
+        digest = content_hash(movement)
+        revision, previous = latest.get(movement.line_key, (0, None))
+        if previous == digest:
+            counts["unchanged"] += 1
+            continue
+        latest[movement.line_key] = (revision + 1, digest)
+        rows.append(_row(movement, revision + 1, digest, now))
+        counts["revised" if revision else "new"] += 1
+    if rows:
+        conn.execute(movements.insert(), rows)
+    return counts
+
+
+def _latest_revisions(conn: Connection, name: str, keys: set[str]) -> dict[str, tuple[int, str]]:
+    found: dict[str, tuple[int, str]] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start:start + 500]
+        query = (select(movements.c.line_key, movements.c.revision, movements.c.content_hash)
+                 .where(movements.c.source == name, movements.c.line_key.in_(chunk)))
+        for key, revision, digest in conn.execute(query):
+            if revision > found.get(key, (0, ""))[0]:
+                found[key] = (revision, digest)
+    return found
+
+
+def _row(movement: Movement, revision: int, digest: str, now: datetime) -> dict[str, Any]:
+    return dict(source=movement.source, line_key=movement.line_key, revision=revision, content_hash=digest,
+                sku=movement.sku, qty=movement.qty, uom=movement.uom, movement_type=movement.movement_type,
+                doc_ref=movement.doc_ref, lot=movement.lot, location=movement.location,
+                occurred_at=movement.occurred_at, changed_at=movement.changed_at, extra=movement.extra or None,
+                staged_at=now, ledger_state="pending", mapping_version=None)
 
 
 def content_hash(movement: Movement) -> str:
@@ -94,8 +115,15 @@ def content_hash(movement: Movement) -> str:
 
 def _encode_cursor(cursor: dict[str, Any]) -> dict[str, Any]:
     """Keep the raw driver values and their type, so they bind back exactly as read."""
-    return {k: ({"t": "datetime", "v": v.isoformat()} if isinstance(v, datetime) else {"t": type(v).__name__, "v": v if isinstance(v, (int, str, float)) else str(v)})
-            for k, v in cursor.items()}
+    return {key: _typed(value) for key, value in cursor.items()}
+
+
+def _typed(value: Any) -> dict[str, Any]:
+    if isinstance(value, datetime):
+        return {"t": "datetime", "v": value.isoformat()}
+    if isinstance(value, (int, str, float)):
+        return {"t": type(value).__name__, "v": value}
+    return {"t": type(value).__name__, "v": str(value)}
 
 
 def _decode_cursor(value: dict[str, Any]) -> dict[str, Any]:
