@@ -1,0 +1,130 @@
+"""HTTP plumbing shared by the push and webhook sinks: one safe client, one way to read answers.
+
+TLS is always verified (RELIABILITY.md B4): the context comes from `ssl.create_default_context`
+with the operator's CA bundle, TLS 1.2 at least, optional client certificate; there is no option
+to turn verification off. Redirects are never followed, proxies never come from the environment.
+A few quick in-call retries cover connection blips; the outbox owns the long retry schedule.
+"""
+
+from __future__ import annotations
+
+import ssl
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+from pydantic import Field, field_validator, model_validator
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from adapters.sinks._responses import classify, ssl_failure, transport_error
+from adapters.sinks._urls import check_url, describe_url
+from connector.abc import OutboundMessage, Sink
+from connector.clock import Clock, SystemClock
+from connector.config.schema import Strict
+from connector.config.secrets import Secret
+from connector.errors import ConfigError
+
+CONNECT_SECONDS, WRITE_SECONDS, POOL_SECONDS = Decimal(5), Decimal(10), Decimal(5)
+RETRY_WAIT_INITIAL_SECONDS, RETRY_WAIT_MAX_SECONDS = 0.5, 4.0
+
+
+class HttpSinkConfig(Strict):
+    """What every HTTP sink needs; each sink's `Config` adds its credentials."""
+
+    url: str
+    ca_file: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    client_key_password: Secret | None = None
+    success_field: str | None = Field(default=None, min_length=1)
+    timeout_seconds: Decimal = Field(default=Decimal(30), gt=0, le=300)
+    retries: int = Field(default=2, ge=0, le=5)
+
+    _url = field_validator("url")(check_url)
+
+    @model_validator(mode="after")
+    def _key_needs_cert(self) -> HttpSinkConfig:
+        if (self.client_key or self.client_key_password) and not self.client_cert:
+            raise ValueError("client_key needs client_cert")
+        return self
+
+
+def build_ssl_context(config: HttpSinkConfig) -> ssl.SSLContext:
+    """Verifying context: system CAs, or the operator's bundle (CFCA, corporate CA)."""
+    ctx = ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.keylog_filename = None  # create_default_context honours SSLKEYLOGFILE; never write keys
+    if config.client_cert:
+        password = config.client_key_password.reveal() if config.client_key_password else None
+        ctx.load_cert_chain(str(config.client_cert),
+                            str(config.client_key) if config.client_key else None, password)
+    return ctx
+
+
+def timeouts(config: HttpSinkConfig) -> httpx.Timeout:
+    """B5 #25: read = the configured timeout; the others are short and never longer than it."""
+    read = config.timeout_seconds
+    return httpx.Timeout(connect=float(min(CONNECT_SECONDS, read)), read=float(read),
+                         write=float(min(WRITE_SECONDS, read)), pool=float(min(POOL_SECONDS, read)))
+
+
+def build_client(name: str, config: HttpSinkConfig,
+                 transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    try:
+        ctx = build_ssl_context(config)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError([f"sinks.{name}: TLS files cannot be loaded: {exc}"]) from None
+    return httpx.Client(verify=ctx, trust_env=False, follow_redirects=False,
+                        timeout=timeouts(config), transport=transport)
+
+
+def _worth_retrying_now(exc: BaseException) -> bool:
+    """Connection blips, yes. Read/write timeouts and TLS failures will not heal in seconds."""
+    if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout)):
+        return False
+    return isinstance(exc, httpx.TransportError) and ssl_failure(exc) is None
+
+
+class HttpSink(Sink):
+    """Base of the HTTP sinks: POST the stored bytes, classify the answer."""
+
+    Config = HttpSinkConfig
+
+    def __init__(self, name: str, config: HttpSinkConfig,
+                 transport: httpx.BaseTransport | None = None, clock: Clock | None = None):
+        self.name = name
+        self.config = config
+        self.clock = clock or SystemClock()
+        self._client = build_client(name, config, transport)
+
+    def headers(self, message: OutboundMessage) -> dict[str, str]:
+        """Per-message headers; subclasses add keys, credentials and signatures."""
+        return {"Content-Type": message.content_type}
+
+    def send(self, message: OutboundMessage) -> int:
+        response = self._post(message.body, self.headers(message))
+        return classify(response, self.config.success_field, self.clock.now())
+
+    def _post(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        retrying = Retrying(
+            stop=stop_after_attempt(self.config.retries + 1), reraise=True,
+            retry=retry_if_exception(_worth_retrying_now),
+            wait=wait_exponential_jitter(multiplier=RETRY_WAIT_INITIAL_SECONDS, max=RETRY_WAIT_MAX_SECONDS,
+                                         jitter=RETRY_WAIT_INITIAL_SECONDS))
+        try:
+            return retrying(self._client.post, self.config.url, content=body, headers=headers)
+        except httpx.TransportError as exc:
+            raise transport_error(exc, self.config.url) from None
+
+    def check(self) -> str:
+        ca = self.config.ca_file or "system CAs"
+        cert = f", client cert {self.config.client_cert}" if self.config.client_cert else ""
+        plain = " (PLAINTEXT)" if self.config.url.lower().startswith("http:") else ""
+        where = describe_url(self.config.url)
+        return f"{type(self).__name__} {self.name}: POST {where}{plain}; CA {ca}{cert}"
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} {describe_url(self.config.url)}>"

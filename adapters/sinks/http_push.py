@@ -1,0 +1,41 @@
+"""Push to the customs supervision platform (or the vendor gateway in front of it) over HTTP.
+
+Every attempt carries the same bytes and `Idempotency-Key: "<outbox id>"`, an RFC 8941 String as
+draft-ietf-httpapi-idempotency-key-header asks, so the receiver can drop a retried duplicate.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from adapters.sinks._http import HttpSink, HttpSinkConfig
+from connector.abc import OutboundMessage
+from connector.clock import Clock
+from connector.config.secrets import Secret
+
+
+def sf_string(value: str) -> str:
+    """Serialise an RFC 8941 sf-string: printable ASCII, quotes and backslashes escaped."""
+    if any(not (0x20 <= ord(c) <= 0x7E) for c in value):
+        raise ValueError("an Idempotency-Key must be printable ASCII")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class HttpPushSink(HttpSink):
+    """POSTs each outbox message, with a bearer token when configured."""
+
+    class Config(HttpSinkConfig):
+        token: Secret | None = None
+
+    config: Config
+
+    def __init__(self, name: str, config: Config, transport: httpx.BaseTransport | None = None,
+                 clock: Clock | None = None):
+        super().__init__(name, config, transport=transport, clock=clock)
+
+    def headers(self, message: OutboundMessage) -> dict[str, str]:
+        headers = super().headers(message)
+        headers["Idempotency-Key"] = sf_string(message.idempotency_key)
+        if self.config.token is not None:
+            headers["Authorization"] = f"Bearer {self.config.token.reveal()}"
+        return headers
