@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from connector import declarations, ledger, runlog, sync
+from connector import alerts, declarations, ledger, runlog, sync
 from connector.clock import Clock, SystemClock
 from connector.compare.engine import compare
 from connector.config.load import Loaded
@@ -52,7 +52,10 @@ class App:
             counts[f"source:{name}"] = self._sync_source(name)
         for name in self.config.declarations:
             adapter = self.adapter("declarations", name)
-            counts[f"declarations:{name}"] = declarations.ingest(self.store, name, adapter, self.clock, self.log)
+            ingested = declarations.ingest(self.store, name, adapter, self.clock, self.log)
+            counts[f"declarations:{name}"] = ingested
+            if ingested.get("failed"):
+                self._alert("declaration", name, {"unreadable_file": ingested["failed"]})
         return counts
 
     def _sync_source(self, name: str) -> dict[str, Any]:
@@ -64,7 +67,13 @@ class App:
             self.log.error("source_failed", source=name, error=str(exc))
             pulled = {"error": str(exc)}
         posted = ledger.post_source(self.store, name, self.loaded.mappings[name], clock=self.clock, log=self.log)
+        for stage, counts in (("source", pulled), ("mapping", posted)):
+            self._alert(stage, name, counts.get("quarantined_by_reason", {}))
         return {"pulled": pulled, "ledger": posted}
+
+    def _alert(self, stage: str, source: str, reasons: dict[str, int]) -> None:
+        alerts.quarantined(self.store, stage=stage, source=source, reasons=reasons, routes=self.routes(),
+                           site=self.config.connector.site, now=self.clock.now())
 
     def compare(self) -> dict[str, Any]:
         return self._recorded("compare", lambda: compare(

@@ -88,10 +88,17 @@ def _validate_one(loaded: Loaded, key: tuple[str, str], group: str, raw: dict, c
         return [f"{file_name}: {key[0]}.{key[1]}.adapter: {exc}"]
     own = {k: v for k, v in raw.items() if k not in CORE_KEYS}
     try:
-        loaded.adapters[key] = (cls, cls.Config.model_validate(own, context=context))
+        settings = cls.Config.model_validate(own, context=context)
     except ValidationError as exc:
         return format_validation_error(file_name, exc, prefix=key)
+    loaded.adapters[key] = (cls, _anchor_paths(settings, loaded.path.parent))
     return []
+
+
+def _anchor_paths(settings: BaseModel, folder: Path) -> BaseModel:
+    """Relative paths in a section are relative to the config file's folder, not the cwd."""
+    update = {name: folder / value for name, value in settings if isinstance(value, Path) and not value.is_absolute()}
+    return settings.model_copy(update=update) if update else settings
 
 
 def _load_mappings(loaded: Loaded) -> list[str]:
