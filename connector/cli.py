@@ -22,22 +22,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="connector", description=__doc__.splitlines()[0])
     parser.add_argument("-c", "--config", default=os.environ.get("CONNECTOR_CONFIG", DEFAULT_CONFIG),
                         help=f"configuration file (default: $CONNECTOR_CONFIG or {DEFAULT_CONFIG})")
+    # -c is also accepted after the command (`connector check -c FILE`)
+    late = argparse.ArgumentParser(add_help=False)
+    late.add_argument("-c", "--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the daemon: scheduled sync, compare and deliver")
+    sub.add_parser("run", parents=[late], help="run the daemon: scheduled sync, compare and deliver")
     for name, text in (("sync", "pull WMS sources, post the ledger, read declarations, once"),
                        ("compare", "run the comparator once"), ("deliver", "send due outbox messages once"),
                        ("status", "show cursors, counts, outbox and quarantine"),
                        ("check", "validate the configuration and try every connection it names")):
-        sub.add_parser(name, help=text)
+        sub.add_parser(name, parents=[late], help=text)
     demo = sub.add_parser("demo", help="run the whole chain on a generated demo warehouse")
     demo.add_argument("--dir", default="demo-run", help="work folder, wiped first (default: ./demo-run)")
     disc = sub.add_parser("discrepancies", help="discrepancies found by the comparator")
     disc_sub = disc.add_subparsers(dest="action", required=True)
-    listing = disc_sub.add_parser("list", help="list discrepancies")
+    listing = disc_sub.add_parser("list", parents=[late], help="list discrepancies")
     listing.add_argument("--format", choices=("table", "json"), default="table")
     listing.add_argument("--status", choices=("open", "resolved", "all"), default="open")
     config = sub.add_parser("config", help="configuration tools")
-    config.add_subparsers(dest="action", required=True).add_parser("validate", help="validate the file only")
+    config.add_subparsers(dest="action", required=True).add_parser("validate", parents=[late],
+                                                                   help="validate the file only")
     return parser
 
 
@@ -50,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(Path(args.dir))
     try:
         return _dispatch(args)
+    except BrokenPipeError:  # `connector ... | head`: the reader left; not an error
+        sys.stderr.close()
+        return 0
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

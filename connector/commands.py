@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
+from datetime import datetime
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,28 +29,38 @@ def list_discrepancies(app, fmt: str, status: str, out=sys.stdout) -> int:
         json.dump(rows, out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
-        out.write(render_table(rows) + "\n")
+        out.write(render_table(rows, ZoneInfo(app.config.connector.timezone)) + "\n")
     return 0
 
 
-def render_table(rows: list[dict[str, Any]]) -> str:
+def render_table(rows: list[dict[str, Any]], zone: ZoneInfo) -> str:
+    """People read local time (the site's zone); JSON keeps UTC with its offset."""
     if not rows:
         return "no discrepancies"
-    cells = [[_cell(r, c) for c in TABLE_COLUMNS] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(TABLE_COLUMNS)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(TABLE_COLUMNS, widths))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    cells = [[_cell(r, c, zone) for c in TABLE_COLUMNS] for r in rows]
+    widths = [max(_width(c), *(_width(row[i]) for row in cells)) for i, c in enumerate(TABLE_COLUMNS)]
+    lines = ["  ".join(_pad(c, w) for c, w in zip(TABLE_COLUMNS, widths))]
+    lines += ["  ".join(_pad(v, w) for v, w in zip(row, widths)).rstrip() for row in cells]
     return "\n".join(lines)
 
 
-def _cell(row: dict[str, Any], column: str) -> str:
+def _width(text: str) -> int:
+    """Terminal columns: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def _cell(row: dict[str, Any], column: str, zone: ZoneInfo) -> str:
     value = row[column]
     if column == "kind":
         return f"{value} {row['kind_label']}"
     if column == "doc_refs":
         return ",".join(value)
     if column == "last_seen":
-        return value[:19]
+        return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M")
     return "" if value is None else str(value)
 
 
