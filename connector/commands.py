@@ -19,7 +19,8 @@ TABLE_COLUMNS = ("kind", "status", "ledger_no", "item_seq", "item_no", "doc_refs
                  "actual_qty", "delta_qty", "unit", "last_seen")
 
 
-def list_discrepancies(app, fmt: str, status: str, out=sys.stdout) -> int:
+def list_discrepancies(app, fmt: str, status: str, out=None) -> int:
+    out = out or sys.stdout
     query = select(discrepancies).order_by(discrepancies.c.kind, discrepancies.c.ledger_no, discrepancies.c.id)
     if status != "all":
         query = query.where(discrepancies.c.status == status)
@@ -64,7 +65,8 @@ def _cell(row: dict[str, Any], column: str, zone: ZoneInfo) -> str:
     return "" if value is None else str(value)
 
 
-def status(app, out=sys.stdout) -> int:
+def status(app, out=None) -> int:
+    out = out or sys.stdout
     with app.store.read() as conn:
         report = {
             "store": app.store.describe(),
@@ -86,8 +88,9 @@ def _group(conn, column) -> dict[str, int]:
     return {k: n for k, n in conn.execute(select(column, func.count()).group_by(column))}
 
 
-def check(loaded, out=sys.stdout) -> int:
+def check(loaded, out=None) -> int:
     """Validate (already done by loading) and try every connection; print one line each."""
+    out = out or sys.stdout
     from connector.app import App
 
     out.write(f"config {loaded.path}: ok\n")

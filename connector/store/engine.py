@@ -28,9 +28,13 @@ class Store:
     @classmethod
     def open(cls, url: str, *, password: Secret | None = None, busy_timeout: int = 30) -> Store:
         store = cls(build_engine(url, password=password, busy_timeout=busy_timeout))
-        if store.is_sqlite:
-            store._check_integrity()
-        migrate.upgrade(store.engine)
+        try:
+            if store.is_sqlite:
+                store._check_integrity()
+            migrate.upgrade(store.engine)
+        except BaseException:
+            store.close()
+            raise
         return store
 
     @contextmanager
