@@ -102,16 +102,23 @@ def write_document(conn: Connection, source_name: str, doc: DeclarationDocument,
 
 
 def _write_heads(conn: Connection, records: Records, stamp: dict[str, Any]) -> None:
-    """Each accepted head brings its lines and links; a refused one brings nothing."""
+    """Each accepted head brings its lines and links. A refused (lower-rank) one brings its lines
+    only when none are stored: an INV201 read after its INV211 is still the only source of them."""
     merge = records.partial
     for head in records.bond_invt_heads:
-        if _upsert_ranked(conn, bond_invt_heads, "bond_invt_no", {**head, **stamp}):
+        accepted = _upsert_ranked(conn, bond_invt_heads, "bond_invt_no", {**head, **stamp})
+        if accepted or not _has_lines(conn, bond_invt_lines, "bond_invt_no", head["bond_invt_no"]):
             _replace(conn, bond_invt_lines, "bond_invt_no", head["bond_invt_no"],
                      records.bond_invt_lines, merge, receipt_id=stamp["receipt_id"])
     for head in records.passports:
-        if _upsert_ranked(conn, passports, "passport_no", {**head, **stamp}):
+        accepted = _upsert_ranked(conn, passports, "passport_no", {**head, **stamp})
+        if accepted or not _has_lines(conn, passport_lines, "passport_no", head["passport_no"]):
             _replace(conn, passport_lines, "passport_no", head["passport_no"], records.passport_lines, merge)
             _replace(conn, passport_links, "passport_no", head["passport_no"], records.passport_links, merge)
+
+
+def _has_lines(conn: Connection, table: Table, key: str, value: str) -> bool:
+    return conn.execute(select(table.c[key]).where(table.c[key] == value).limit(1)).first() is not None
 
 
 def _upsert_ranked(conn: Connection, table: Table, key: str, row: dict[str, Any]) -> bool:

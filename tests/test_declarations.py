@@ -265,6 +265,16 @@ def test_ingest_inv201_arriving_after_the_inv211_posting_does_not_overwrite_it(s
     assert (head["vrfded_markcd"], head["result_rank"], head["supv_modecd"]) == ("2", 4, "5000")
 
 
+def test_ingest_inv201_with_lines_arriving_after_its_posting_still_stores_the_lines(store, inbox, adapter):
+    drop(inbox, GX + "INV211.xml", name="1.INV")
+    drop(inbox, GX + "INV201.xml", *inv201_for_inv211_list(), *inv201_with_line(1, pockets=1, qty="3894"),
+         name="2.INV")
+    run(store, adapter)
+    [head] = rows(store, bond_invt_heads)
+    assert (head["vrfded_markcd"], head["result_rank"]) == ("2", 4)
+    assert [(r["gds_seqno"], r["dcl_qty"]) for r in rows(store, bond_invt_lines)] == [(1, Decimal("3894"))]
+
+
 def test_ingest_inv211_after_inv201_takes_over_and_keeps_the_approval_code(store, inbox, adapter):
     drop(inbox, GX + "INV201.xml", *inv201_for_inv211_list(), name="1.INV")
     drop(inbox, GX + "INV211.xml", name="2.INV")
