@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from connector.model import Batch
+from connector.model import Batch, SourceRowError
 
 
 class SourceAdapter(ABC):
@@ -30,6 +30,10 @@ class SourceAdapter(ABC):
     @abstractmethod
     def check(self) -> str:
         """Try the connection; return a one-line description, raise SourceError on failure."""
+
+    def fetch_unkeyed(self, limit: int = 1000) -> list[SourceRowError]:
+        """Rows the cursor can never reach (no cursor value), to quarantine. Default: none."""
+        return []
 
     def close(self) -> None:
         """Release connections."""

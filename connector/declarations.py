@@ -156,8 +156,14 @@ def _replace(conn: Connection, table: Table, key: str, value: str, rows: list[di
 def _upsert_ledger_line(conn: Connection, row: dict[str, Any]) -> None:
     """Keep the latest posting: a line posted earlier (older `as_of`) never overwrites a newer one."""
     where = and_(ledger_lines.c.bws_no == row["bws_no"], ledger_lines.c.gds_seqno == row["gds_seqno"])
-    stored = conn.execute(select(ledger_lines.c.as_of).where(where)).first()
+    stored = conn.execute(select(ledger_lines).where(where)).first()
+    changed_at = row["as_of"] or row["updated_at"]
     if stored is None:
-        conn.execute(insert(ledger_lines).values(row))
+        conn.execute(insert(ledger_lines).values({**row, "qty_changed_at": changed_at}))
     elif stored.as_of is None or row["as_of"] is None or row["as_of"] >= stored.as_of:
-        conn.execute(update(ledger_lines).where(where).values(row))
+        same = all(row.get(q) == getattr(stored, q) for q in LEDGER_QTYS)
+        conn.execute(update(ledger_lines).where(where).values(
+            {**row, "qty_changed_at": stored.qty_changed_at if same else changed_at}))
+
+
+LEDGER_QTYS = ("in_qty", "actl_inc_qty", "actl_redc_qty", "prevd_inc_qty", "prevd_redc_qty")

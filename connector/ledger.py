@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from connector import quarantine
 from connector.errors import MappingError
@@ -32,8 +32,8 @@ def post_source(store: Store, source: str, mapping: Mapping, *, clock, log, batc
             rows = _due(conn, source, mapping.version, batch_size)
             for row in rows:
                 outcome = post_revision(conn, row, mapping, clock.now())
-                counts[outcome if outcome in ("posted", "ignored") else "quarantined"] += 1
-                if outcome not in ("posted", "ignored"):
+                counts[outcome if outcome in OUTCOMES else "quarantined"] += 1
+                if outcome not in OUTCOMES:
                     reasons[outcome] += 1
         if len(rows) < batch_size:
             break
@@ -49,8 +49,17 @@ def _due(conn: Connection, source: str, version: str, limit: int) -> list[Any]:
                              .order_by(movements.c.id).limit(limit)))
 
 
+OUTCOMES = ("posted", "ignored", "superseded")
+
+
 def post_revision(conn: Connection, row: Any, mapping: Mapping, now: datetime) -> str:
-    """Post one revision; returns 'posted', 'ignored' or the quarantine reason."""
+    """Post one revision; returns 'posted', 'ignored', 'superseded' or the quarantine reason.
+
+    Only the latest revision of a line is posted: an older one still due (quarantined, then
+    retried after a mapping change) must not reverse what its successor posted."""
+    if not _is_latest(conn, row):
+        _mark(conn, row.id, "superseded", mapping.version)
+        return "superseded"
     movement = _movement(row)
     reverse_previous(conn, row.source, row.line_key, row.id, now)
     try:
@@ -65,6 +74,12 @@ def post_revision(conn: Connection, row: Any, mapping: Mapping, now: datetime) -
         _insert_entry(conn, row, entry, needs_list(movement, mapping), now, reverses=None)
     _mark(conn, row.id, "posted" if entry else "ignored", mapping.version)
     return "posted" if entry else "ignored"
+
+
+def _is_latest(conn: Connection, row: Any) -> bool:
+    newest = conn.execute(select(func.max(movements.c.revision))
+                          .where(movements.c.source == row.source, movements.c.line_key == row.line_key)).scalar()
+    return row.revision == newest
 
 
 def reverse_previous(conn: Connection, source: str, line_key: str, movement_id: int, now: datetime) -> None:

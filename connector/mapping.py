@@ -23,12 +23,14 @@ def map_movement(movement: Movement, mapping: Mapping) -> LedgerEntry | None:
     dcl_qty = _declared_qty(movement, item, mapping.spec.precision)
     increase = _is_increase(kind, movement.qty)
     signed = dcl_qty if increase else -dcl_qty
+    lawf_qty = _within_precision(signed * (item.lawf_factor or Decimal(1)), mapping.spec.precision,
+                                 item.lawf_unitcd)
     return LedgerEntry(
         item=ledger_item(item),
         direction=kind.direction or ("I" if increase else "E"),
         action="increase" if increase else "decrease",
         dcl_qty=signed,
-        lawf_qty=signed * (item.lawf_factor or Decimal(1)),
+        lawf_qty=lawf_qty,
         doc_ref=movement.doc_ref,
         occurred_at=movement.occurred_at,
         mapping_version=mapping.version,
@@ -80,9 +82,19 @@ def _declared_qty(movement: Movement, item: ItemMap, precision: int) -> Decimal:
             "unit_unconvertible",
             f"no factor from WMS unit {movement.uom!r} to declared unit {item.dcl_unitcd} for SKU {item.sku!r}",
         )
-    qty = abs(movement.qty) * factor
-    if qty != qty.quantize(Decimal(1).scaleb(-precision)):
-        raise MappingError("precision_exceeded", f"{qty} has more than {precision} decimals in {item.dcl_unitcd}")
+    return _within_precision(abs(movement.qty) * factor, precision, item.dcl_unitcd)
+
+
+MAX_INTEGER_DIGITS = 14  # customs quantities are decimal(19,5)
+
+
+def _within_precision(qty: Decimal, precision: int, unit: str) -> Decimal:
+    """Never round silently (B5 #6): more decimals than the ledger keeps is a quarantine."""
+    if qty and qty.adjusted() >= MAX_INTEGER_DIGITS:
+        raise MappingError("qty_out_of_range", f"{qty} {unit} does not fit a customs quantity (decimal 19,5)")
+    exponent = qty.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > precision:
+        raise MappingError("precision_exceeded", f"{qty} has more than {precision} decimals in unit {unit}")
     return qty
 
 

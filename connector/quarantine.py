@@ -30,6 +30,14 @@ def resolve(conn: Connection, *, stage: str, source: str, ref: str, now: datetim
         quarantine.c.resolved_at.is_(None))).values(resolved_at=now))
 
 
+def resolve_many(conn: Connection, *, stage: str, source: str, refs: list[str], now: datetime) -> None:
+    """`resolve` for a whole batch, in chunks (one statement per 500 refs)."""
+    for start in range(0, len(refs), 500):
+        conn.execute(update(quarantine).where(and_(
+            quarantine.c.stage == stage, quarantine.c.source == source, quarantine.c.resolved_at.is_(None),
+            quarantine.c.ref.in_(refs[start:start + 500]))).values(resolved_at=now))
+
+
 def open_counts(conn: Connection) -> list[dict[str, Any]]:
     """Open entries per (stage, source, reason), for `connector status` and alerts."""
     q = (select(quarantine.c.stage, quarantine.c.source, quarantine.c.reason, func.count().label("n"))

@@ -26,7 +26,11 @@ def sync_source(store: Store, name: str, adapter: SourceAdapter, *, clock, log, 
                 max_batches: int = 1000) -> dict[str, Any]:
     """Read until the source is exhausted (or max_batches); return counts, reasons quarantined."""
     counts: Counter = Counter()
-    reasons: Counter = Counter()
+    unkeyed = adapter.fetch_unkeyed()
+    reasons: Counter = Counter(e.reason for e in unkeyed)
+    if unkeyed:
+        with store.begin() as conn:
+            counts.update(stage_batch(conn, name, Batch([], unkeyed, None, True), clock.now()))
     for _ in range(max_batches):
         with store.read() as conn:
             cursor = load_cursor(conn, name)
@@ -57,6 +61,8 @@ def save_cursor(conn: Connection, name: str, cursor: dict[str, Any], now: dateti
 def stage_batch(conn: Connection, name: str, batch: Batch, now: datetime) -> Counter:
     counts: Counter = Counter(read=len(batch.movements) + len(batch.errors))
     counts.update(stage_movements(conn, name, batch.movements, now))
+    # a row fixed at the source closes its quarantine entry
+    quarantine.resolve_many(conn, stage="source", source=name, refs=[m.line_key for m in batch.movements], now=now)
     for error in batch.errors:
         quarantine.put(conn, stage="source", source=name, ref=error.line_key, reason=error.reason,
                        detail=error.detail, payload=error.raw, now=now)
@@ -119,6 +125,8 @@ def _encode_cursor(cursor: dict[str, Any]) -> dict[str, Any]:
 
 
 def _typed(value: Any) -> dict[str, Any]:
+    if value is None:
+        raise ValueError("a cursor value cannot be NULL")
     if isinstance(value, datetime):
         return {"t": "datetime", "v": value.isoformat()}
     if isinstance(value, (int, str, float)):

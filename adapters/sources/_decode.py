@@ -18,7 +18,8 @@ from connector.model import Movement, SourceRowError
 
 REQUIRED = ("line_key", "changed_at", "occurred_at", "sku", "qty", "uom", "movement_type", "doc_ref")
 OPTIONAL = ("lot", "location")
-MAX_TEXT = 512
+MAX_TEXT = 200  # the store's text columns; longer values are quarantined, never truncated
+MAX_MAGNITUDE = 15  # decimal(19,5) holds 14 integer digits: 1e15 and beyond is not a quantity
 
 
 def to_decimal(value: Any, field: str = "qty") -> Decimal:
@@ -30,6 +31,8 @@ def to_decimal(value: Any, field: str = "qty") -> Decimal:
         raise BadInputError("qty_invalid", f"{field} {value!r} is not a number") from None
     if not number.is_finite():
         raise BadInputError("qty_invalid", f"{field} {value!r} is not a finite number")
+    if number and number.adjusted() >= MAX_MAGNITUDE:
+        raise BadInputError("qty_invalid", f"{field} {value!r} is too large to be a quantity")
     return number
 
 
@@ -64,8 +67,11 @@ def to_text(value: Any, encoding: str, field: str) -> str | None:
 
 
 def decode_row(source: str, row: dict[str, Any], zone: ZoneInfo, encoding: str) -> Movement | SourceRowError:
-    key = str(row.get("line_key"))
+    raw_key = row.get("line_key")
+    key = "" if raw_key is None else str(raw_key).strip()
     try:
+        if not key:
+            raise BadInputError("line_key_missing", "the row has no line key")
         return Movement(
             source=source,
             line_key=key,
@@ -80,7 +86,15 @@ def decode_row(source: str, row: dict[str, Any], zone: ZoneInfo, encoding: str) 
             location=_blank_to_none(to_text(row.get("location"), encoding, "location")),
         )
     except BadInputError as exc:
-        return SourceRowError(source, key, exc.reason, exc.detail, jsonable(row))
+        return SourceRowError(source, key or row_ref(row), exc.reason, exc.detail, jsonable(row))
+
+
+def row_ref(row: dict[str, Any]) -> str:
+    """A stable reference for a row without a usable key: a hash of its values."""
+    import hashlib
+    import json
+
+    return "row-" + hashlib.sha256(json.dumps(jsonable(row), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _blank_to_none(text: str | None) -> str | None:

@@ -10,6 +10,7 @@ SQLite or a datetime in PostgreSQL compare exactly as the database compares them
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,12 +20,12 @@ from sqlalchemy import Engine, and_, column, create_engine, or_, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from adapters.sources._decode import OPTIONAL, REQUIRED, decode_row, to_aware
+from adapters.sources._decode import OPTIONAL, REQUIRED, decode_row, jsonable, row_ref, to_aware
 from connector.abc import SourceAdapter
 from connector.clock import Clock, SystemClock
 from connector.config.schema import Strict, check_encoding, check_timezone
 from connector.config.secrets import Secret
-from connector.errors import RetryableSourceError
+from connector.errors import BadInputError, FatalSourceError, RetryableSourceError
 from connector.model import Batch, Movement, SourceRowError
 
 
@@ -36,6 +37,8 @@ class SqlSourceConfig(Strict):
     query: str = Field(min_length=1, description="SELECT returning the movement columns")
     batch_size: int = Field(default=5000, ge=1, le=100_000)
     lag_seconds: int = Field(default=300, ge=0, description="leave rows younger than this for later")
+    future_skew_seconds: int = Field(default=3600, ge=0, description="rows stamped later than now + this are "
+                                     "staged and flagged, but never move the cursor")
     connect_timeout_seconds: int = Field(default=15, ge=1)
     query_timeout_seconds: int = Field(default=120, ge=1)
 
@@ -67,50 +70,91 @@ class SqlSource(SourceAdapter):
         self.zone = ZoneInfo(config.timezone)
         self.clock = clock or SystemClock()
         self.engine = engine or build_engine(config)
-        self.rows = text(config.query).columns(*(column(c) for c in REQUIRED + OPTIONAL)).subquery("movements")
+        self.columns: tuple[str, ...] = REQUIRED + OPTIONAL  # narrowed to what the query returns on first use
+
+    def _rows(self):
+        return text(self.config.query).columns(*(column(c) for c in self.columns)).subquery("movements")
 
     def statement(self, cursor: dict[str, Any] | None, limit: int):
-        """The keyset query: rows after the cursor, oldest first, at most `limit`."""
-        q = self.rows.c
-        stmt = select(self.rows).order_by(q.changed_at, q.line_key).limit(limit)
+        """The keyset query: keyed rows after the cursor, oldest first, at most `limit`."""
+        rows = self._rows()
+        q = rows.c
+        stmt = (select(rows).where(q.changed_at.is_not(None), q.line_key.is_not(None))
+                .order_by(q.changed_at, q.line_key).limit(limit))
         if cursor:
             ts, key = cursor["changed_at"], cursor["line_key"]
             stmt = stmt.where(or_(q.changed_at > ts, and_(q.changed_at == ts, q.line_key > key)))
         return stmt
 
+    def unkeyed_statement(self, limit: int):
+        """Rows a keyset cursor can never reach (NULL changed_at or line_key): reported, not lost."""
+        rows = self._rows()
+        return select(rows).where(or_(rows.c.changed_at.is_(None), rows.c.line_key.is_(None))).limit(limit)
+
     def fetch(self, cursor: dict[str, Any] | None, limit: int) -> Batch:
-        rows = self._query(cursor, limit)
-        upper = self.clock.now() - timedelta(seconds=self.config.lag_seconds)
+        rows = self._query(lambda: self.statement(cursor, limit))
+        now = self.clock.now()
+        upper = now - timedelta(seconds=self.config.lag_seconds)
+        future = now + timedelta(seconds=self.config.future_skew_seconds)
         movements: list[Movement] = []
         errors: list[SourceRowError] = []
         for row in rows:
-            if self._too_young(row["changed_at"], upper):
+            stamp = self._stamp(row["changed_at"])
+            if stamp is not None and stamp >= upper:
+                if stamp > future:  # B5 #16: staged now, but the cursor never passes the signpost
+                    self._decode_into(row, movements, errors, future_stamp=True)
+                    continue
                 return Batch(movements, errors, cursor, exhausted=True)
-            decoded = decode_row(self.name, row, self.zone, self.config.encoding)
-            (movements if isinstance(decoded, Movement) else errors).append(decoded)
+            self._decode_into(row, movements, errors)
             cursor = {"changed_at": row["changed_at"], "line_key": row["line_key"]}
-        return Batch(movements, errors, cursor, exhausted=len(rows) < limit)
+        return Batch(movements, errors, cursor, exhausted=len(rows) < limit or any(
+            m.extra.get("future_timestamp") for m in movements))
 
-    def _too_young(self, raw_ts: Any, upper) -> bool:
+    def fetch_unkeyed(self, limit: int = 1000) -> list[SourceRowError]:
+        """Rows without a cursor value, as quarantine entries (reason cursor_value_missing)."""
+        rows = self._query(lambda: self.unkeyed_statement(limit))
+        return [SourceRowError(self.name, _ref(row), "cursor_value_missing",
+                               "changed_at or line_key is NULL: the cursor cannot reach this row", jsonable(row))
+                for row in rows]
+
+    def _decode_into(self, row: dict[str, Any], movements: list, errors: list, future_stamp: bool = False) -> None:
+        decoded = decode_row(self.name, row, self.zone, self.config.encoding)
+        if isinstance(decoded, Movement):
+            if future_stamp:
+                decoded = replace(decoded, extra={**decoded.extra, "future_timestamp": True})
+            movements.append(decoded)
+        else:
+            errors.append(decoded)
+
+    def _stamp(self, raw_ts: Any):
         try:
-            return to_aware(raw_ts, self.zone, "changed_at") >= upper
-        except Exception:  # an unreadable timestamp is decoded (and quarantined) like any bad row
-            return False
+            return to_aware(raw_ts, self.zone, "changed_at")
+        except BadInputError:  # an unreadable timestamp is decoded (and quarantined) like any bad row
+            return None
 
-    def _query(self, cursor: dict[str, Any] | None, limit: int) -> list[dict[str, Any]]:
+    def _query(self, build) -> list[dict[str, Any]]:
         try:
             with self.engine.connect() as conn:
-                result = conn.execution_options(stream_results=True).execute(self.statement(cursor, limit))
+                self._discover(conn)
+                result = conn.execution_options(stream_results=True).execute(build())
                 return [dict(r._mapping) for r in result]
         except (DBAPIError, SQLAlchemyError) as exc:
-            raise RetryableSourceError(f"source {self.name}: query failed: {type(exc).__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from None
+            detail = getattr(exc, "orig", None) or exc
+            raise RetryableSourceError(f"source {self.name}: query failed: {type(detail).__name__}: {detail}") from None
+
+    def _discover(self, conn) -> None:
+        """Learn once which optional columns the query returns; a missing required one is fatal."""
+        if getattr(self, "_discovered", False):
+            return
+        names = set(conn.execute(text(f"SELECT * FROM ({self.config.query}) discover WHERE 1 = 0")).keys())
+        missing = [c for c in REQUIRED if c not in names]
+        if missing:
+            raise FatalSourceError(f"source {self.name}: the query does not return the column(s) {', '.join(missing)}")
+        self.columns = REQUIRED + tuple(c for c in OPTIONAL if c in names)
+        self._discovered = True
 
     def check(self) -> str:
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(self.statement(None, 1)).fetchall()
-        except (DBAPIError, SQLAlchemyError) as exc:
-            raise RetryableSourceError(f"cannot query {self.describe()}: {type(exc).__name__}") from None
+        self._query(lambda: self.statement(None, 1))
         return f"query ok on {self.describe()}"
 
     def describe(self) -> str:
@@ -118,6 +162,11 @@ class SqlSource(SourceAdapter):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _ref(row: dict[str, Any]) -> str:
+    key = row.get("line_key")
+    return str(key) if key is not None and str(key).strip() else row_ref(row)
 
 
 def build_engine(config: SqlSourceConfig) -> Engine:

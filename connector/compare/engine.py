@@ -61,8 +61,11 @@ def apply(conn: Connection, found: list[Discrepancy], in_flight: set[str], now: 
 
 
 def content_hash(d: Discrepancy) -> str:
+    """What makes a new version: the figures and references, not the times in the details
+    (a later copy of the same ledger state is not news)."""
+    details = {k: v for k, v in d.details.items() if not k.endswith(("_at", "_as_of"))}
     fields = [d.kind, d.ledger_no, d.item_seq, d.item_no, list(d.doc_refs), str(d.expected_qty),
-              str(d.actual_qty), str(d.delta_qty), d.unit, d.details]
+              str(d.actual_qty), str(d.delta_qty), d.unit, details]
     return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 

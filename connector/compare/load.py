@@ -51,7 +51,7 @@ def ledger_states(conn: Connection) -> dict[tuple[str, int], LedgerState]:
         bws_no=r.bws_no, gds_seqno=r.gds_seqno, gds_mtno=r.gds_mtno, unit=r.dcl_unitcd,
         in_qty=r.in_qty or ZERO, actl_inc_qty=r.actl_inc_qty or ZERO, actl_redc_qty=r.actl_redc_qty or ZERO,
         prevd_inc_qty=r.prevd_inc_qty or ZERO, prevd_redc_qty=r.prevd_redc_qty or ZERO,
-        as_of=r.as_of or r.updated_at) for r in conn.execute(select(ledger_lines))}
+        as_of=r.as_of or r.updated_at, qty_changed_at=r.qty_changed_at) for r in conn.execute(select(ledger_lines))}
 
 
 def wms_balances(conn: Connection) -> dict[tuple[str, int], WmsBalance]:

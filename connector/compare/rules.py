@@ -74,7 +74,9 @@ class LedgerState:
     actl_redc_qty: Decimal
     prevd_inc_qty: Decimal
     prevd_redc_qty: Decimal
-    as_of: datetime
+    as_of: datetime  # the receipt or query the state comes from
+    qty_changed_at: datetime | None = None  # when its quantities last changed; a fresh copy of
+    # unchanged numbers must not put an old difference back in flight
 
 
 @dataclass(frozen=True)
@@ -202,8 +204,8 @@ def _balance_one(result: RuleResult, line: LedgerState, stock: WmsBalance | None
     if abs(actl - shd) <= s.qty_tolerance or abs(actl - available) <= s.qty_tolerance:
         return
     did = discrepancy_id("balance_mismatch", line.bws_no, line.gds_seqno)
-    latest = max(line.as_of, stock.last_occurred_at) if stock else line.as_of
-    if _within(latest, now, s.balance_grace_hours):
+    moments = [t for t in (line.qty_changed_at, stock and stock.last_occurred_at) if t is not None]
+    if moments and _within(max(moments), now, s.balance_grace_hours):
         result.in_flight.add(did)
         return
     dsml = actl - shd

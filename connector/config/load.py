@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from connector import registry
 from connector.config.errors import format_validation_error
-from connector.config.schema import AdapterSection, Config
+from connector.config.schema import Config
 from connector.errors import ConfigError
 from connector.mapping_file import Mapping, load_mapping
 
@@ -31,7 +31,7 @@ class Loaded:
     """A validated configuration: the core model plus each adapter's class and parsed section."""
 
     path: Path
-    config: Config
+    config: Config | None  # None only while loading fails
     adapters: dict[tuple[str, str], tuple[type, BaseModel]] = field(default_factory=dict)
     mappings: dict[str, Mapping] = field(default_factory=dict)
 
@@ -40,15 +40,17 @@ class Loaded:
 
 
 def load(path: str | Path, environ: MappingT[str, str] | None = None) -> Loaded:
+    """Validate everything and report every problem at once, core and adapter sections alike."""
     path = Path(path)
     data = read_toml(path)
     context = {"environ": os.environ if environ is None else environ}
+    problems: list[str] = []
     try:
         config = Config.model_validate(data, context=context)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(path.name, exc)) from None
+        config, problems = None, format_validation_error(path.name, exc)
     loaded = Loaded(path, config)
-    problems = _validate_adapters(loaded, data, context) + _load_mappings(loaded)
+    problems += _validate_adapters(loaded, data, context) + _load_mappings(loaded, data)
     if problems:
         raise ConfigError(problems)
     return loaded
@@ -71,12 +73,20 @@ GROUP_OF = {"sources": "connector.sources", "declarations": "connector.declarati
 
 
 def _validate_adapters(loaded: Loaded, data: dict, context: dict) -> list[str]:
+    """Pass 2, on the raw sections, so it runs (and reports) even when pass 1 failed."""
     problems: list[str] = []
     for kind, group in GROUP_OF.items():
-        sections: dict[str, AdapterSection] = getattr(loaded.config, kind)
-        for name, section in sections.items():
-            problems += _validate_one(loaded, (kind, name), group, data[kind][name], context)
+        for name, raw in _sections(data, kind):
+            if isinstance(raw.get("adapter"), str):
+                problems += _validate_one(loaded, (kind, name), group, raw, context)
     return problems
+
+
+def _sections(data: dict, kind: str) -> list[tuple[str, dict]]:
+    sections = data.get(kind)
+    if not isinstance(sections, dict):
+        return []
+    return [(name, raw) for name, raw in sections.items() if isinstance(raw, dict)]
 
 
 def _validate_one(loaded: Loaded, key: tuple[str, str], group: str, raw: dict, context: dict) -> list[str]:
@@ -101,10 +111,12 @@ def _anchor_paths(settings: BaseModel, folder: Path) -> BaseModel:
     return settings.model_copy(update=update) if update else settings
 
 
-def _load_mappings(loaded: Loaded) -> list[str]:
+def _load_mappings(loaded: Loaded, data: dict) -> list[str]:
     problems: list[str] = []
-    for name, section in loaded.config.sources.items():
-        path = section.mapping if section.mapping.is_absolute() else loaded.path.parent / section.mapping
+    for name, raw in _sections(data, "sources"):
+        if not isinstance(raw.get("mapping"), str):
+            continue
+        path = resolve_path(loaded, raw["mapping"])
         try:
             loaded.mappings[name] = load_mapping(path)
         except ConfigError as exc:

@@ -17,7 +17,7 @@ from connector.config.secrets import Secret
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, hide_input_in_errors=True)
 
 
 def check_timezone(value: str) -> str:
@@ -53,7 +53,7 @@ class StoreSection(Strict):
 class AdapterSection(BaseModel):
     """A source, declaration source or sink: `adapter` names it; the rest is the adapter's own."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, hide_input_in_errors=True)
     adapter: str = Field(min_length=1)
 
 

@@ -43,7 +43,7 @@ class Secret:
         return isinstance(other, Secret) and other._value == self._value
 
     def __hash__(self) -> int:
-        return hash(self.reference)
+        return hash(self._value)
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler):
@@ -83,8 +83,12 @@ def _validate(value: Any, info: ValidationInfo) -> Secret:
         raise PydanticCustomError("secret_type", "a secret must be a reference string; " + HELP)
     context = info.context or {}
     environ = context.get("environ", os.environ)
-    creds = context.get("credentials_dir", os.environ.get("CREDENTIALS_DIRECTORY"))
+    creds = context.get("credentials_dir") or environ.get("CREDENTIALS_DIRECTORY") or os.environ.get(
+        "CREDENTIALS_DIRECTORY")
     try:
-        return Secret(resolve(value.strip(), environ, creds), value.strip())
+        resolved = resolve(value.strip(), environ, creds)
+        if not resolved:
+            raise ValueError(f"{value.strip()} resolves to an empty value")
+        return Secret(resolved, value.strip())
     except ValueError as exc:
         raise PydanticCustomError("secret_ref", str(exc)) from None

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from connector.config.secrets import Secret
 from connector.errors import StoreError
@@ -46,7 +47,7 @@ class Store:
                 try:
                     yield conn
                 except BaseException:
-                    conn.exec_driver_sql("ROLLBACK")
+                    _rollback_if_open(conn)
                     raise
                 conn.exec_driver_sql("COMMIT")
             else:
@@ -68,8 +69,11 @@ class Store:
                     yield conn
 
     def _check_integrity(self) -> None:
-        with self.engine.connect() as conn:
-            result = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+        try:
+            with self.engine.connect() as conn:
+                result = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+        except DBAPIError as exc:
+            raise StoreError(f"{self.describe()} is not a usable SQLite database: {exc.orig}") from None
         if result != "ok":
             raise StoreError(f"state store failed its integrity check: {result}; restore it from backup")
 
@@ -78,6 +82,13 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _rollback_if_open(conn: Connection) -> None:
+    """SQLite may have rolled back by itself (disk full, I/O error): then there is nothing to undo,
+    and a ROLLBACK would raise and hide the error that matters."""
+    if conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("ROLLBACK")
 
 
 def build_engine(url: str, *, password: Secret | None = None, busy_timeout: int = 30) -> Engine:

@@ -36,16 +36,37 @@ def current(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the store to the newest schema this connector knows; refuse one it does not know."""
-    found = current(engine)
+    """Bring the store to the newest schema this connector knows; refuse one it does not know.
+
+    On SQLite the whole upgrade runs in one BEGIN IMMEDIATE transaction (SQLite DDL is
+    transactional): a failure half-way leaves the store as it was, and two daemons starting at once
+    migrate one after the other."""
+    _refuse_unknown(current(engine))
+    if current(engine) == head():
+        return
+    cfg = alembic_config()
+    with engine.connect() as conn:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            _refuse_unknown(MigrationContext.configure(conn).get_current_revision())
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        except BaseException:
+            conn.rollback() if not sqlite else _rollback(conn)
+            raise
+        conn.exec_driver_sql("COMMIT") if sqlite else conn.commit()
+
+
+def _rollback(conn) -> None:
+    if conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("ROLLBACK")
+
+
+def _refuse_unknown(found: str | None) -> None:
     if found is not None and found not in known_revisions():
         raise SchemaVersionError(
             f"state store schema version {found!r} is unknown to this connector (newest known: "
             f"{head()!r}); it was written by a newer release. Upgrade the connector; the store is untouched."
         )
-    if found == head():
-        return
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")

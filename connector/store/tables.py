@@ -150,6 +150,7 @@ ledger_lines = Table(
     Column("invt_g_no", Integer),
     Column("modf_markcd", String(2)),
     Column("as_of", AwareDateTime),
+    Column("qty_changed_at", AwareDateTime),  # when the quantities last changed (balance grace)
     Column("receipt_id", Integer, ForeignKey("receipts.id"), nullable=False),
     Column("updated_at", AwareDateTime, nullable=False),
 )

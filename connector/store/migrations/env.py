@@ -10,6 +10,7 @@ if connection is None:  # pragma: no cover - only for `alembic revision --autoge
 
     connection = create_engine(context.config.get_main_option("sqlalchemy.url")).connect()
 
-context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
+                  transactional_ddl=True)
 with context.begin_transaction():
     context.run_migrations()

@@ -235,6 +235,7 @@ def upgrade() -> None:
     sa.Column('invt_g_no', sa.Integer(), nullable=True),
     sa.Column('modf_markcd', sa.String(length=2), nullable=True),
     sa.Column('as_of', connector.store.types.AwareDateTime(length=32), nullable=True),
+    sa.Column('qty_changed_at', connector.store.types.AwareDateTime(length=32), nullable=True),
     sa.Column('receipt_id', sa.Integer(), nullable=False),
     sa.Column('updated_at', connector.store.types.AwareDateTime(length=32), nullable=False),
     sa.ForeignKeyConstraint(['receipt_id'], ['receipts.id'], ),
