@@ -11,14 +11,26 @@ import tempfile
 
 from pathlib import Path
 
-from bench import cases
+import importlib
+import pkgutil
+
+import bench
+
+
+def all_cases() -> dict:
+    """Every `CASES` dict of the `bench/case_*.py` modules, by case name."""
+    cases: dict = {}
+    for info in sorted(pkgutil.iter_modules(bench.__path__), key=lambda i: i.name):
+        if info.name.startswith("case_"):
+            cases.update(importlib.import_module(f"bench.{info.name}").CASES)
+    return cases
 
 
 def main(argv: list[str]) -> int:
     only = argv[0] if argv else ""
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, case in cases.CASES.items():
-            if name.startswith(only):
+    for name, case in all_cases().items():
+        if name.startswith(only):
+            with tempfile.TemporaryDirectory() as tmp:
                 for line in case(Path(tmp)):
                     print(line, flush=True)
     return 0

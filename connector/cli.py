@@ -7,6 +7,7 @@ does not restart on 78), 2 wrong command-line usage.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -16,6 +17,9 @@ from connector import logs
 from connector.errors import EX_CONFIG, ConfigError, ConnectorError, StoreError
 
 DEFAULT_CONFIG = "/etc/connector/config.toml"
+# Command groups in their own modules: each has register(subparsers, late_parent), and sets a
+# `handler(args, loaded) -> int` default on the parsers it adds.
+COMMAND_GROUPS = ("connector.cli_discrepancies", "connector.cli_messages", "connector.cli_outbox")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,17 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", parents=[late], help="run the daemon: scheduled sync, compare and deliver")
     for name, text in (("sync", "pull WMS sources, post the ledger, read declarations, once"),
-                       ("compare", "run the comparator once"), ("deliver", "send due outbox messages once"),
+                       ("deliver", "send due outbox messages once"),
                        ("status", "show cursors, counts, outbox and quarantine"),
                        ("check", "validate the configuration and try every connection it names")):
         sub.add_parser(name, parents=[late], help=text)
     demo = sub.add_parser("demo", help="run the whole chain on a generated demo warehouse")
     demo.add_argument("--dir", default="demo-run", help="work folder, wiped first (default: ./demo-run)")
-    disc = sub.add_parser("discrepancies", help="discrepancies found by the comparator")
-    disc_sub = disc.add_subparsers(dest="action", required=True)
-    listing = disc_sub.add_parser("list", parents=[late], help="list discrepancies")
-    listing.add_argument("--format", choices=("table", "json"), default="table")
-    listing.add_argument("--status", choices=("open", "resolved", "all"), default="open")
+    for module in COMMAND_GROUPS:
+        importlib.import_module(module).register(sub, late)
     config = sub.add_parser("config", help="configuration tools")
     config.add_subparsers(dest="action", required=True).add_parser("validate", parents=[late],
                                                                    help="validate the file only")
@@ -85,6 +86,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from connector.daemon import run_daemon
 
         return run_daemon(loaded, args.config)
+    if hasattr(args, "handler"):
+        return args.handler(args, loaded)
     return _one_shot(args, loaded)
 
 
@@ -94,13 +97,11 @@ def _one_shot(args: argparse.Namespace, loaded) -> int:
 
     app = App(loaded)
     try:
-        if args.command in ("sync", "compare", "deliver"):
+        if args.command in ("sync", "deliver"):
             counts = getattr(app, args.command)()
             print(json.dumps(counts, indent=2, ensure_ascii=False, default=str))
             return 0
-        if args.command == "status":
-            return commands.status(app)
-        return commands.list_discrepancies(app, args.format, args.status)
+        return commands.status(app)
     finally:
         app.close()
 

@@ -52,7 +52,7 @@ import structlog
 from psycopg import sql
 from sqlalchemy import select
 
-from connector import cli, commands
+from connector import cli
 from connector.config.secrets import Secret
 from connector.store.engine import Store
 from connector.store.tables import outbox, quarantine
