@@ -1,54 +1,65 @@
-"""The declaration stage: read what customs sent (InBox receipts, ...) into the state store.
+"""The declaration stage: read what customs sent (InBox files, broker DB, ledger API) into the store.
 
-Each document is one store transaction: its `receipts` row and the typed rows it carries
-(核注清单 heads/lines, ledger lines, 核放单 with lines and links). Only after the commit is the
-document handed back to the adapter as done, so a crash at any point loses nothing: an
-uncommitted file is still pending, a committed one that was not yet moved is recognised by its
-sha256 and only moved. A document that cannot be used is quarantined and put aside; the next
-one is read anyway.
+Each document is written atomically: its `receipts` row, its raw bytes (`raw_messages`) and
+the typed rows it carries (see `_declaration_rows` and `_declaration_store`). Only after the
+commit is the document handed back to the adapter as done, so a crash at any point loses
+nothing: an uncommitted file is still pending, a committed one that was not yet moved is
+recognised by its sha256 and only moved. Documents are committed in batches (one transaction
+per batch; see `ingest`). A document that cannot be used is quarantined and put
+aside (failed folder, with its hash and reason); the next one is read anyway. A message of a type
+this version does not know is kept (receipt + raw bytes), moved to processed, and reported once as
+an `unknown_message_type` quarantine entry: never dropped.
 
-Heads follow the receipt ranking of DOMAIN.md §1.7 (see `_declaration_rows.receipt_rank`): a
-later receipt of lower rank never overwrites a head; ledger lines keep the latest posting.
+Heads follow the receipt ranking of DOMAIN.md §1.7 (see `_declaration_rows.receipt_rank`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, and_, delete, insert, select, update
-
+from adapters.declarations.wire import is_known
 from connector import quarantine
-from connector._declaration_rows import Records, to_records
-from connector.abc import DeclarationDocument, DeclarationSource
+from connector._declaration_rows import to_records
+from connector._declaration_store import DEFAULT_RETENTION_DAYS, LEDGER_QTYS, write_document  # noqa: F401
+from connector.abc import DeclarationSource
 from connector.errors import BadInputError
 from connector.store.engine import Store
-from connector.store.tables import (bond_invt_heads, bond_invt_lines, ledger_lines, passport_lines,
-                                    passport_links, passports, receipts)
 
 STAGE = "declaration"
+BATCH_FILES = 200  # documents per store transaction
+BATCH_BYTES = 32 * 1024 * 1024  # raw bytes per store transaction
 
 
 def ingest(store: Store, source_name: str, adapter: DeclarationSource, clock, log) -> dict[str, int]:
-    """Ingest every pending document; return counts (files, ingested, duplicate, failed).
+    """Ingest every pending document; return counts (files, ingested, duplicate, failed, unknown).
 
-    A store failure propagates: the file stays pending and the next run reads it again.
+    Good documents are committed in batches (up to BATCH_FILES documents / BATCH_BYTES raw bytes
+    per transaction: all of a batch or none of it), and only then moved. A store failure
+    propagates: the batch's documents stay pending and the next run reads them again.
     """
     zone = source_zone(adapter)
     counts: Counter = Counter(files=0, ingested=0, duplicate=0, failed=0)
+    batch: list[tuple[Any, Any, Any]] = []
     for handle in adapter.pending():
         counts["files"] += 1
-        counts[_ingest_one(store, source_name, adapter, handle, zone, clock, log)] += 1
+        try:
+            doc = adapter.read(handle)
+            batch.append((handle, doc, to_records(doc, zone)))
+        except BadInputError as exc:
+            _reject(store, source_name, adapter, handle, exc, clock, log)
+            counts["failed"] += 1
+        if len(batch) >= BATCH_FILES or sum(len(d.raw or b"") for _, d, _ in batch) >= BATCH_BYTES:
+            counts.update(+_commit(store, source_name, adapter, batch, clock, log))
+            batch = []
+    counts.update(+_commit(store, source_name, adapter, batch, clock, log))
     return dict(counts)
 
 
 def source_zone(adapter: DeclarationSource) -> tzinfo:
-    """The zone the source's wall-clock times are in (customs: Asia/Shanghai).
-
-    The DeclarationSource contract has no time zone yet; adapters expose `timezone`.
-    """
+    """The zone the source's wall-clock times are in (customs: Asia/Shanghai)."""
     zone = getattr(adapter, "timezone", None)
     if isinstance(zone, str):
         return ZoneInfo(zone)
@@ -57,20 +68,28 @@ def source_zone(adapter: DeclarationSource) -> tzinfo:
     return zone
 
 
-def _ingest_one(store: Store, source_name: str, adapter: DeclarationSource, handle: Any,
-                zone: tzinfo, clock, log) -> str:
-    try:
-        doc = adapter.read(handle)
-        records = to_records(doc, zone)
-    except BadInputError as exc:
-        _reject(store, source_name, adapter, handle, exc, clock, log)
-        return "failed"
+def _commit(store: Store, source_name: str, adapter: DeclarationSource, batch: list, clock, log) -> Counter:
+    """Write a batch of parsed documents in one transaction, then hand each back as done."""
+    outcomes: Counter = Counter()
+    if not batch:
+        return outcomes
+    retention = getattr(adapter, "raw_retention_days", DEFAULT_RETENTION_DAYS)
     with store.begin() as conn:
-        fresh = write_document(conn, source_name, doc, records, clock.now())
-    adapter.done(handle)
-    log.info("declaration_file_ingested" if fresh else "declaration_file_duplicate",
-             file=doc.name, message_type=doc.message_type, message_id=doc.message_id)
-    return "ingested" if fresh else "duplicate"
+        fresh = [write_document(conn, source_name, doc, records, clock.now(), retention)
+                 for _, doc, records in batch]
+        for (_, doc, _), new in zip(batch, fresh):
+            if new and not is_known(doc.message_type):
+                quarantine.put(conn, stage=STAGE, source=source_name, ref=doc.name, reason="unknown_message_type",
+                               detail=f"message_type {doc.message_type!r} kept raw, not read in detail",
+                               payload=None, now=clock.now())
+    for (handle, doc, _), new in zip(batch, fresh):
+        adapter.done(handle)
+        known = is_known(doc.message_type)
+        log.info("declaration_file_ingested" if new else "declaration_file_duplicate", file=doc.name,
+                 message_type=doc.message_type, message_id=doc.message_id, known=known)
+        outcomes["ingested" if new else "duplicate"] += 1
+        outcomes["unknown"] += int(new and not known)
+    return outcomes
 
 
 def _reject(store: Store, source_name: str, adapter: DeclarationSource, handle: Any,
@@ -83,87 +102,3 @@ def _reject(store: Store, source_name: str, adapter: DeclarationSource, handle: 
                        detail=exc.detail, payload=None, now=clock.now())
     adapter.failed(handle, f"{exc.reason}: {exc.detail}")
 
-
-def write_document(conn: Connection, source_name: str, doc: DeclarationDocument,
-                   records: Records, now: datetime) -> bool:
-    """Write one document in the caller's transaction. False if these bytes were seen before."""
-    seen = select(receipts.c.id).where(and_(receipts.c.source == source_name,
-                                            receipts.c.sha256 == doc.sha256))
-    if conn.execute(seen).first():
-        return False
-    receipt_id = conn.execute(insert(receipts).values(
-        source=source_name, file_name=doc.name, sha256=doc.sha256, message_type=doc.message_type,
-        message_id=doc.message_id, received_at=now, **records.receipt)).inserted_primary_key[0]
-    stamp = {"receipt_id": receipt_id, "updated_at": now}
-    _write_heads(conn, records, stamp)
-    for line in records.ledger_lines:
-        _upsert_ledger_line(conn, {**line, **stamp})
-    return True
-
-
-def _write_heads(conn: Connection, records: Records, stamp: dict[str, Any]) -> None:
-    """Each accepted head brings its lines and links. A refused (lower-rank) one brings its lines
-    only when none are stored: an INV201 read after its INV211 is still the only source of them."""
-    merge = records.partial
-    for head in records.bond_invt_heads:
-        accepted = _upsert_ranked(conn, bond_invt_heads, "bond_invt_no", {**head, **stamp})
-        if accepted or not _has_lines(conn, bond_invt_lines, "bond_invt_no", head["bond_invt_no"]):
-            _replace(conn, bond_invt_lines, "bond_invt_no", head["bond_invt_no"],
-                     records.bond_invt_lines, merge, receipt_id=stamp["receipt_id"])
-    for head in records.passports:
-        accepted = _upsert_ranked(conn, passports, "passport_no", {**head, **stamp})
-        if accepted or not _has_lines(conn, passport_lines, "passport_no", head["passport_no"]):
-            _replace(conn, passport_lines, "passport_no", head["passport_no"], records.passport_lines, merge)
-            _replace(conn, passport_links, "passport_no", head["passport_no"], records.passport_links, merge)
-
-
-def _has_lines(conn: Connection, table: Table, key: str, value: str) -> bool:
-    return conn.execute(select(table.c[key]).where(table.c[key] == value).limit(1)).first() is not None
-
-
-def _upsert_ranked(conn: Connection, table: Table, key: str, row: dict[str, Any]) -> bool:
-    """Insert, or overwrite when this receipt ranks at least as high as the stored one."""
-    where = table.c[key] == row[key]
-    stored = conn.execute(select(table.c.result_rank).where(where)).first()
-    if stored is None:
-        conn.execute(insert(table).values(row))
-        return True
-    if row["result_rank"] < stored.result_rank:
-        return False
-    if row.get("manage_result") is None:  # INV211 has no HdeApprResult: keep the approval's code
-        row = {k: v for k, v in row.items() if k != "manage_result"}
-    conn.execute(update(table).where(where).values(row))
-    return True
-
-
-def _replace(conn: Connection, table: Table, key: str, value: str, rows: list[dict[str, Any]],
-             merge: bool, **extra: Any) -> None:
-    """The document's lines for this head replace the stored ones; none sent means none changed.
-
-    One pocket of a split message (`merge`) carries only some lines: it replaces just those.
-    """
-    mine = [{**row, **extra} for row in rows if row[key] == value]
-    if not mine:
-        return
-    if merge:
-        for row in mine:
-            conn.execute(delete(table).where(and_(*(c == row[c.name] for c in table.primary_key))))
-    else:
-        conn.execute(delete(table).where(table.c[key] == value))
-    conn.execute(insert(table), mine)
-
-
-def _upsert_ledger_line(conn: Connection, row: dict[str, Any]) -> None:
-    """Keep the latest posting: a line posted earlier (older `as_of`) never overwrites a newer one."""
-    where = and_(ledger_lines.c.bws_no == row["bws_no"], ledger_lines.c.gds_seqno == row["gds_seqno"])
-    stored = conn.execute(select(ledger_lines).where(where)).first()
-    changed_at = row["as_of"] or row["updated_at"]
-    if stored is None:
-        conn.execute(insert(ledger_lines).values({**row, "qty_changed_at": changed_at}))
-    elif stored.as_of is None or row["as_of"] is None or row["as_of"] >= stored.as_of:
-        same = all(row.get(q) == getattr(stored, q) for q in LEDGER_QTYS)
-        conn.execute(update(ledger_lines).where(where).values(
-            {**row, "qty_changed_at": stored.qty_changed_at if same else changed_at}))
-
-
-LEDGER_QTYS = ("in_qty", "actl_inc_qty", "actl_redc_qty", "prevd_inc_qty", "prevd_redc_qty")

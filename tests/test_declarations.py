@@ -192,7 +192,7 @@ def test_ingest_unusable_files_are_put_aside_and_later_files_still_ingested(stor
     drop(inbox, GX + "INV211.xml", name="e_good.INV")
     with capture_logs() as logs:
         assert run(store, adapter) == {"files": 5, "ingested": 1, "duplicate": 0, "failed": 4}
-    expected = {"a_garbage.INV": "not_xml", "b_xxe.INV": "unsafe_xml", "c_truncated.INV": "not_xml",
+    expected = {"a_garbage.INV": "bad_zip", "b_xxe.INV": "unsafe_xml", "c_truncated.INV": "not_xml",
                 "d_nan.INV": "bad_value"}
     assert {q["ref"]: q["reason"] for q in rows(store, quarantine)} == expected
     assert {q["stage"] for q in rows(store, quarantine)} == {"declaration"}
@@ -348,3 +348,135 @@ def test_ingest_stored_receipt_msg_rece_result_is_recorded(store, inbox, adapter
     [receipt] = rows(store, receipts)
     assert (receipt["message_type"], receipt["business_id"], receipt["manage_result"]) == ("INV200", "QD1", "1")
     assert count(store, bond_invt_heads) == 0
+
+
+# --- issue 4: both formats, zip, every message kind, status history, evidence -----------------------
+
+STOCK_BILL = """<Package><EnvelopInfo><message_id>S1</message_id><message_type>SAS211</message_type></EnvelopInfo>
+<DataInfo><BussinessData><SAS211><HdeApprResult><businessId>X9008I190128000001</businessId>
+<manageResult>1</manageResult><manageDate>2019-01-28 10:00:00</manageDate></HdeApprResult>
+<SasStockBsc><sasStockNo>X9008I190128000001</sasStockNo><sasDclNo>F9008I19000001</sasDclNo>
+<stockTypecd>I</stockTypecd><businessTypecd>A</businessTypecd><centralizedDclTypecd>{central}</centralizedDclTypecd>
+<rltBondInvtNo>{rlt}</rltBondInvtNo><dclTime>2019-01-28 09:00:00</dclTime><grossWt>25020.5</grossWt></SasStockBsc>
+<SasStockDt><sasStockNo>X9008I190128000001</sasStockNo><sasStockSeqno>1</sasStockSeqno><oriactGdsSeqno>26</oriactGdsSeqno>
+<gdsMtno>AK1</gdsMtno><dclUnitcd>011</dclUnitcd><dclQty>12.34567</dclQty><actlPassQty>12.34567</actlPassQty></SasStockDt>
+</SAS211></BussinessData></DataInfo></Package>"""
+BUSINESS_FORM = """<Package><EnvelopInfo><message_type>SAS201</message_type></EnvelopInfo><DataInfo><BussinessData>
+<SAS201><HdeApprResult><businessId>F9008I19000001</businessId><manageResult>1</manageResult></HdeApprResult>
+<SasDclBsc><sasDclNo>F9008I19000001</sasDclNo><businessTypecd>A</businessTypecd><directionTypecd>I</directionTypecd>
+<validTime>2019-12-31</validTime></SasDclBsc><SasDclDt><sasDclNo>F9008I19000001</sasDclNo><sasDclSeqno>1</sasDclSeqno>
+<oriactGdsSeqno>26</oriactGdsSeqno><dclQty>100</dclQty><actlAreainQty>40.5</actlAreainQty>
+<actlAreaoutQty>0</actlAreaoutQty><invtVdedtQty>12.34567</invtVdedtQty></SasDclDt></SAS201></BussinessData></DataInfo></Package>"""
+
+
+def test_ingest_stock_bill_and_business_form_store_their_heads_and_exact_lines(store, inbox):
+    from connector.store.tables_messages import business_form_lines, business_forms, stock_bill_lines, stock_bills
+
+    (inbox / "stock.SAS").write_text(STOCK_BILL.format(central="1", rlt=""), encoding="utf-8")
+    (inbox / "form.SAS").write_text(BUSINESS_FORM, encoding="utf-8")
+    assert run(store, inbox_adapter(inbox))["ingested"] == 2
+    [bill] = rows(store, stock_bills)
+    assert (bill["sas_stock_no"], bill["centralized_dcl_typecd"], bill["business_typecd"], bill["gross_wt"]) == (
+        "X9008I190128000001", "1", "A", Decimal("25020.5"))
+    assert bill["dcl_time"] == datetime(2019, 1, 28, 9, tzinfo=SHANGHAI) and bill["rlt_bond_invt_no"] is None
+    [line] = rows(store, stock_bill_lines)
+    assert (line["oriact_gds_seqno"], line["dcl_qty"], line["actl_pass_qty"]) == (26, Decimal("12.34567"),
+                                                                                 Decimal("12.34567"))
+    [form] = rows(store, business_forms)
+    assert (form["business_typecd"], form["direction_typecd"], form["result_rank"]) == ("A", "I", 3)
+    [form_line] = rows(store, business_form_lines)
+    assert (form_line["actl_areain_qty"], form_line["invt_vdedt_qty"]) == (Decimal("40.5"), Decimal("12.34567"))
+
+
+def inbox_adapter(inbox: Path) -> InboxSource:
+    return InboxSource("inbox", InboxSource.Config(path=inbox, timezone="Asia/Shanghai", settle_seconds=0))
+
+
+def test_ingest_collective_list_links_its_stock_bills(store, inbox, adapter):
+    from connector.store.tables_messages import cent_dcl_stock_links
+
+    cent = ("<SasCentDclStock><bondInvtNo>QD311124E000098849</bondInvtNo><sasStockNo>X1</sasStockNo></SasCentDclStock>"
+            "<SasCentDclStock><bondInvtNo>QD311124E000098849</bondInvtNo><sasStockNo>X2</sasStockNo></SasCentDclStock>"
+            "</INV201>")
+    drop(inbox, GX + "INV201.xml", ("</INV201>", cent), ("<bondInvtTypecd>0</bondInvtTypecd>",
+                                                          "<bondInvtTypecd>1</bondInvtTypecd>"))
+    run(store, adapter)
+    assert sorted(r["sas_stock_no"] for r in rows(store, cent_dcl_stock_links)) == ["X1", "X2"]
+    assert rows(store, bond_invt_heads)[0]["bond_invt_typecd"] == "1"
+
+
+def test_ingest_zipped_enterprise_and_customs_files_side_by_side(store, inbox, adapter):
+    import zipfile
+
+    for relative in (GX + "INV211.xml", DI + "INV101_enterprise_import_E_Ebondinvt.xml"):
+        with zipfile.ZipFile(inbox / (Path(relative).stem + ".zip"), "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(Path(relative).name, (FIXTURES / relative).read_bytes())
+    assert run(store, adapter) == {"files": 2, "ingested": 2, "duplicate": 0, "failed": 0}
+    assert {r["message_type"]: r["business_id"] for r in rows(store, receipts)} == {
+        "INV211": "QD311124I000067486", "INV101": "HZQD6104W6003CE20190411B7DF"}
+    assert rows(store, ledger_lines)[0]["in_qty"] == Decimal("3894")
+
+
+def test_ingest_keeps_every_raw_message_compressed_with_its_hash_and_retention(store, inbox, adapter):
+    import hashlib
+    import zlib
+
+    from connector.store.tables_messages import raw_messages
+
+    path = drop(inbox, GX + "SAS221.xml")
+    data = path.read_bytes()
+    run(store, adapter)
+    [raw] = rows(store, raw_messages)
+    assert (raw["sha256"], raw["size_bytes"], raw["business_id"]) == (
+        hashlib.sha256(data).hexdigest(), len(data), "Z3111I240728000000000003")
+    assert zlib.decompress(raw["content"]) == data and len(raw["content"]) < len(data)
+    assert (raw["keep_until"] - raw["received_at"]).days == 1096
+
+
+def test_ingest_unknown_message_type_is_kept_raw_processed_and_reported(store, inbox, adapter):
+    from connector.store.tables_messages import raw_messages
+
+    (inbox / "cmb.CMB").write_text("<Package><EnvelopInfo><message_type>CMB201</message_type></EnvelopInfo>"
+                                   "<DataInfo><BussinessData><CMB201/></BussinessData></DataInfo></Package>")
+    assert run(store, adapter) == {"files": 1, "ingested": 1, "duplicate": 0, "failed": 0, "unknown": 1}
+    assert [(q["ref"], q["reason"]) for q in rows(store, quarantine)] == [("cmb.CMB", "unknown_message_type")]
+    assert [r["message_type"] for r in rows(store, raw_messages)] == ["CMB201"]
+    assert (adapter.processed / "cmb.CMB").exists()
+
+
+EXTERNAL_DTD = b'<?xml version="1.0"?><!DOCTYPE Package SYSTEM "http://127.0.0.1:9/evil.dtd"><Package/>'
+BOMB = (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><Package>&c;</Package>')
+XXE = b'<?xml version="1.0"?><!DOCTYPE P [<!ENTITY x SYSTEM "file:///etc/passwd">]><Package>&x;</Package>'
+
+
+def test_ingest_hostile_files_go_to_failed_with_hash_and_the_rest_goes_on(store, inbox, adapter):
+    import hashlib
+
+    for name, data in (("1_xxe.INV", XXE), ("2_bomb.INV", BOMB), ("3_dtd.INV", EXTERNAL_DTD)):
+        (inbox / name).write_bytes(data)
+    (inbox / "4_big.INV").write_bytes(b"<Package>" + b" " * 6000 + b"</Package>")
+    drop(inbox, GX + "INV211.xml", name="5_good.INV")
+    small = InboxSource("inbox", InboxSource.Config(path=inbox, timezone="Asia/Shanghai", settle_seconds=0,
+                                                    max_file_bytes=5000))
+    counts = run(store, small)
+    assert (counts["failed"], counts["ingested"]) == (4, 1)
+    reasons = {q["ref"]: q["reason"] for q in rows(store, quarantine)}
+    assert reasons == {"1_xxe.INV": "unsafe_xml", "2_bomb.INV": "unsafe_xml", "3_dtd.INV": "unsafe_xml",
+                       "4_big.INV": "too_large"}
+    note = (small.failed_dir / "1_xxe.INV.reason.txt").read_text(encoding="utf-8")
+    assert hashlib.sha256(XXE).hexdigest() in note
+
+
+def test_ingest_receipts_out_of_order_keep_all_and_the_highest_rank_wins(store, inbox, adapter):
+    list_no = "QD311124I000067486"
+    drop(inbox, GX + "INV211.xml", name="1.INV")  # 正式核扣 arrives first
+    drop(inbox, GX + "INV201.xml", *inv201_for_inv211_list(), name="2.INV")  # then 预核扣
+    drop(inbox, GX + "INV201.xml", *inv201_for_inv211_list(), ("<manageResult>4</manageResult>",
+                                                             "<manageResult>Y</manageResult>"), name="3.INV")
+    run(store, adapter)
+    history = sorted((r["message_type"], r["manage_result"], r["result_rank"]) for r in
+                     rows(store, receipts, receipts.c.business_id == list_no))
+    assert history == [("INV201", "4", 3), ("INV201", "Y", 1), ("INV211", None, 4)]
+    [head] = rows(store, bond_invt_heads)
+    assert (head["vrfded_markcd"], head["result_rank"], head["list_stat"]) == ("2", 4, None)

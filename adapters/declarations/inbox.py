@@ -1,7 +1,7 @@
 """Declaration source: the Single Window client's InBox folder (DOMAIN.md §4.1).
 
-The client (a Windows desktop program) writes customs receipts and its own import results as XML
-files into `<imp-path>/Sas/InBox`; this adapter reads them, usually over a share mounted on the
+The client (a Windows desktop program) writes customs receipts and its own import results
+(`Successed_*` / `Failed_*`) as XML or zip files into `<imp-path>/Sas/InBox`; this adapter reads them, usually over a share mounted on the
 connector's host. Files are only read here; the ingestion stage commits their rows and then calls
 `done` (move to `processed`) or `failed` (move to `failed` with a `.reason.txt` beside it), so
 the InBox holds exactly the files not yet dealt with. A moved file never overwrites another: a
@@ -23,15 +23,16 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 
 from adapters.declarations import wire
+from adapters.declarations._common import EvidenceSettings
 from connector.abc import DeclarationDocument, DeclarationSource
-from connector.config.schema import Strict, check_encoding, check_timezone
+from connector.config.schema import check_encoding, check_timezone
 from connector.errors import BadInputError, RetryableSourceError, SourceError
 
 
 class InboxSource(DeclarationSource):
     """Reads customs receipt files from a Single Window client InBox."""
 
-    class Config(Strict):
+    class Config(EvidenceSettings):
         path: Path = Field(description="the client's InBox folder, e.g. <imp-path>/Sas/InBox")
         processed_path: Path | None = Field(
             default=None, description="where ingested files go; default: `processed` beside the "
@@ -62,6 +63,7 @@ class InboxSource(DeclarationSource):
         self.inbox = config.path
         self.processed = config.processed_path or config.path.parent / "processed"
         self.failed_dir = config.failed_path or config.path.parent / "failed"
+        self.raw_retention_days = config.raw_retention_days
 
     def pending(self) -> Iterator[Path]:
         """Files ready to read, sorted by name (customs names sort by send time)."""

@@ -1,4 +1,9 @@
-"""Customs receipt files (the data-centre wire format, DOMAIN.md §1.2 b) parsed into plain rows.
+"""Customs message files parsed into plain rows: both wire formats (DOMAIN.md §1.2), zipped or not.
+
+The customs (data-centre) format `Package/.../BussinessData/<TYPE>/<Section>` with camelCase
+fields, with or without a default namespace, and the enterprise import format
+`Signature/Object/Package/.../BussinessData/<XxxMessage>` with PascalCase fields (see
+`enterprise`, which renames it into the customs sections), in a plain file or a zip holding one.
 
 A pure function of the file's bytes: no store, no clock, no time zones. Values stay the strings
 customs sent (whitespace-trimmed; empty elements become None) so the ingestion stage decides how
@@ -26,26 +31,31 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
+from adapters.declarations import _zip, enterprise
 from connector.abc import DeclarationDocument
 from connector.errors import BadInputError
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 COMMON_RESPONSE = "CommonResponeMessage"  # sic: the Single Window client's import result
 
-# message_type -> sections that must be present. Types whose typed rows the ingestion stage stores
-# come first; the rest are known receipts recorded (as a `receipts` row) but not stored in detail.
+# Every message type read in detail or recorded (DOMAIN.md §1.1), with the sections it must carry.
+# A type not listed is still parsed (generically) and kept: the ingestion stage reports it.
+_HDE = ("HdeApprResult",)
 REQUIRED_SECTIONS: dict[str, tuple[str, ...]] = {
-    "INV201": ("HdeApprResult",),
-    "INV211": ("BondInvtBsc",),
-    "SAS221": ("HdeApprResult",),
-    "SAS223": ("HdeApprResult", "SasPassportBsc"),
-    "SAS222": ("HdeApprResult",),
-    "INV202": ("InvApprResult",),
+    "INV101": (), "INV201": _HDE, "INV202": ("InvApprResult",), "INV211": ("BondInvtBsc",),
+    "SAS101": (), "SAS111": (), "SAS121": (), "ICP101": (), "BWS101": (),
+    "SAS201": _HDE, "SAS202": _HDE, "SAS203": _HDE, "SAS211": _HDE, "SAS212": _HDE, "SAS213": _HDE,
+    "SAS221": _HDE, "SAS222": _HDE, "SAS223": ("HdeApprResult", "SasPassportBsc"), "SAS224": _HDE,
+    "SAS231": _HDE, "SAS251": (), "SAS253": _HDE, "BWS201": _HDE, "EMS221": _HDE,
     "INV200": (), "SAS200": (), "BWS200": (),  # MsgReceResult (stored / store failed) is optional
-    "SAS224": ("HdeApprResult",),
-    "SAS253": ("HdeApprResult",),
     COMMON_RESPONSE: (COMMON_RESPONSE,),
+    "LEDGER_QUERY": ("LedgerQuery",),  # not a customs message: a ledger-query API answer (ledger_api.py)
 }
+
+
+def is_known(message_type: str) -> bool:
+    return message_type in REQUIRED_SECTIONS
+
 
 _DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
@@ -54,17 +64,18 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
 
 def parse(data: bytes, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
           encoding: str = "utf-8") -> DeclarationDocument:
-    """Parse one receipt file. `encoding` applies only when the file declares none (and has no BOM)."""
+    """Parse one message file. `encoding` applies only when the XML declares none (and has no BOM).
+
+    The document's sha256 and `raw` are those of the bytes as received (the zip, when zipped).
+    """
     if len(data) > max_bytes:
         raise BadInputError("too_large", f"{name}: {len(data)} bytes, limit {max_bytes}")
-    root = _parse_xml(_decode(data, name, encoding), name)
-    message_type, message_id, body, pocket = _envelope(root, name)
-    rows = _sections(body)
-    if pocket is not None and len(pocket):
-        rows["PocketInfo"] = [_fields(pocket)]
-    _require_sections(message_type, rows, name)
-    sha256 = hashlib.sha256(data).hexdigest()
-    return DeclarationDocument(name, sha256, message_type, message_id, rows)
+    xml = _zip.unzip_one(data, name, max_bytes)[1] if _zip.is_zip(data) else data
+    root = _parse_xml(_decode(xml, name, encoding), name)
+    message_type, message_id, rows = _read(root, name)
+    if message_type in REQUIRED_SECTIONS:
+        _require_sections(message_type, rows, name)
+    return DeclarationDocument(name, hashlib.sha256(data).hexdigest(), message_type, message_id, rows, raw=data)
 
 
 def _decode(data: bytes, name: str, default: str) -> str:
@@ -106,10 +117,10 @@ def _local(tag: Any) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _envelope(root: Element, name: str) -> tuple[str, str | None, Element, Element | None]:
-    """(message_type, message_id, the element whose children are the sections, PocketInfo)."""
+def _read(root: Element, name: str) -> tuple[str, str | None, dict[str, list[dict[str, Any]]]]:
+    """(message_type, message_id, rows by section) of either format."""
     if root.tag == COMMON_RESPONSE:
-        return COMMON_RESPONSE, None, _wrap(root), None
+        return COMMON_RESPONSE, None, _sections(_wrap(root))
     package = root if root.tag == "Package" else root.find("Object/Package")
     envelope = package.find("EnvelopInfo") if package is not None else None
     if envelope is None:
@@ -117,12 +128,22 @@ def _envelope(root: Element, name: str) -> tuple[str, str | None, Element, Eleme
     message_type = _text(envelope.find("message_type"))
     if message_type is None:
         raise BadInputError("missing_field", f"{name}: no EnvelopInfo/message_type")
-    if message_type not in REQUIRED_SECTIONS:
-        raise BadInputError("unknown_message_type", f"{name}: message_type {message_type!r}")
-    body = package.find(f"DataInfo/BussinessData/{message_type}")
-    if body is None:
+    business = package.find("DataInfo/BussinessData")
+    if business is None:
+        raise BadInputError("missing_field", f"{name}: no DataInfo/BussinessData")
+    rows = enterprise.sections(business) if enterprise.is_enterprise(business) else _customs(
+        business, message_type, name)
+    pocket = package.find("DataInfo/PocketInfo")
+    if pocket is not None and len(pocket):
+        rows["PocketInfo"] = [_fields(pocket)]
+    return message_type, _text(envelope.find("message_id")), rows
+
+
+def _customs(business: Element, message_type: str, name: str) -> dict[str, list[dict[str, Any]]]:
+    body = business.find(message_type)
+    if body is None and message_type in REQUIRED_SECTIONS:
         raise BadInputError("missing_field", f"{name}: no DataInfo/BussinessData/{message_type}")
-    return message_type, _text(envelope.find("message_id")), body, package.find("DataInfo/PocketInfo")
+    return _sections(body if body is not None else business)
 
 
 def _wrap(element: Element) -> Element:

@@ -122,7 +122,7 @@ def test_parse_utf8_bom_is_accepted():
     assert doc.message_type == "SAS223"
 
 
-@pytest.mark.parametrize("data", [b"PK\x03\x04\x00\xff\xfe garbage", b"", b"\x00\x01\x02"])
+@pytest.mark.parametrize("data", [b"PK\x03\x05\x00\xff\xfe garbage", b"", b"\x00\x01\x02"])
 def test_parse_garbage_bytes_is_not_xml(data):
     assert refused(data).reason == "not_xml"
 
@@ -143,10 +143,19 @@ def test_parse_file_over_the_size_cap_is_refused_before_parsing():
     assert "101 bytes" in error.detail
 
 
-def test_parse_enterprise_import_message_is_an_unknown_message_type():
-    data = fixture("data-interface/INV101_enterprise_import_I_Ibondinvt.xml")
-    error = refused(data, "Ibondinvt.xml")
-    assert (error.reason, "INV101" in error.detail) == ("unknown_message_type", True)
+def test_parse_enterprise_import_message_reads_it_into_customs_sections():
+    doc = parse(fixture("data-interface/INV101_enterprise_import_I_Ibondinvt.xml"), "Ibondinvt.xml")
+    assert doc.message_type == "INV101"
+    [head] = doc.rows["BondInvtBsc"]
+    assert (head["putrecNo"], head["impexpMarkcd"], head["bondInvtTypecd"]) == ("L9013B19A008", "I", "0")
+    assert doc.rows["EnterpriseInfo"] == [{"OperCusRegCode": "6104W6003C", "SysId": "Z8", "DelcareFlag": "1"}]
+
+
+def test_parse_unknown_message_type_keeps_its_sections():
+    doc = parse(b"<Package><EnvelopInfo><message_type>CMB201</message_type></EnvelopInfo><DataInfo>"
+                b"<BussinessData><CMB201><CmbBsc><no>1</no></CmbBsc></CMB201></BussinessData></DataInfo>"
+                b"</Package>", "x.CMB")
+    assert (doc.message_type, doc.rows["CmbBsc"]) == ("CMB201", [{"no": "1"}])
 
 
 @pytest.mark.parametrize("data", [
