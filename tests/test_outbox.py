@@ -169,27 +169,27 @@ def test_relay_retry_after_out_of_range_is_clamped(store, clock, receiver, make_
     assert _row(store, message_id).next_attempt_at == T0 + timedelta(seconds=seconds)
 
 
-@pytest.mark.parametrize("status", [422, 401])
-def test_relay_rejection_holds_message_without_retrying(store, clock, receiver, make_push, status):
+def test_relay_422_makes_message_dead_without_retrying(store, clock, receiver, make_push):
     message_id = _enqueue(store)
-    receiver.answer(status)
+    receiver.answer(422)
     sinks = {"customs": make_push(receiver.url)}
     with capture_logs() as logs:
-        assert _relay(store, sinks, clock)["held"] == 1
+        assert _relay(store, sinks, clock)["dead"] == 1
     row = _row(store, message_id)
-    assert (row.status, row.last_status, row.attempts) == ("held", status, 1)
-    assert [e["log_level"] for e in logs if e["event"] == "outbox.held"] == ["error"]
+    assert (row.status, row.last_status, row.attempts) == ("dead", 422, 1)
+    assert [e["log_level"] for e in logs if e["event"] == "outbox.dead"] == ["error"]
     clock.advance(days=2)
     _relay(store, sinks, clock)
     assert len(receiver.requests) == 1
 
 
-def test_relay_401_stops_the_sink_for_the_run(store, clock, receiver, make_push):
+def test_relay_401_stops_the_sink_and_keeps_its_messages_pending(store, clock, receiver, make_push):
     first, second = _enqueue(store, "d1/v1"), _enqueue(store, "d2/v1", now=T0 - timedelta(seconds=1))
     receiver.answer(401)
     counts = _relay(store, {"customs": make_push(receiver.url)}, clock)
-    assert (counts["held"], counts["deferred"]) == (1, 1)
-    assert _row(store, second).status == "held" and _row(store, first).status == "pending"
+    assert (counts["paused"], counts["deferred"]) == (1, 1)
+    assert {_row(store, m).status for m in (first, second)} == {"pending"}
+    assert _row(store, second).last_status == 401 and _row(store, second).attempts == 0
     assert len(receiver.requests) == 1
 
 
@@ -212,17 +212,17 @@ def test_relay_unreachable_sink_is_tried_once_per_run(store, clock, make_push):
     assert (counts["retry"], counts["deferred"]) == (1, 2)
 
 
-def test_relay_max_attempts_reached_holds_message(store, clock, receiver, make_push):
+def test_relay_max_attempts_reached_makes_message_dead(store, clock, receiver, make_push):
     message_id = _enqueue(store)
     receiver.default = Reply(status=502)
     sinks, settings = {"customs": make_push(receiver.url)}, SETTINGS.model_copy(update={"max_attempts": 2})
     _relay(store, sinks, clock, settings)
     clock.advance(minutes=5)
     with capture_logs() as logs:
-        assert _relay(store, sinks, clock, settings)["held"] == 1
-    assert _row(store, message_id).status == "held"
-    [held] = [e for e in logs if e["event"] == "outbox.held"]
-    assert (held["log_level"], held["reason"]) == ("error", "max_attempts")
+        assert _relay(store, sinks, clock, settings)["dead"] == 1
+    assert _row(store, message_id).status == "dead"
+    [dead] = [e for e in logs if e["event"] == "outbox.dead"]
+    assert (dead["log_level"], dead["reason"]) == ("error", "max_attempts")
 
 
 def test_relay_unconfigured_sink_stays_pending_and_is_logged_once(store, clock):

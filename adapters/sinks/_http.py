@@ -8,6 +8,7 @@ A few quick in-call retries cover connection blips; the outbox owns the long ret
 
 from __future__ import annotations
 
+import logging
 import ssl
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +27,17 @@ from connector.errors import ConfigError
 
 CONNECT_SECONDS, WRITE_SECONDS, POOL_SECONDS = Decimal(5), Decimal(10), Decimal(5)
 RETRY_WAIT_INITIAL_SECONDS, RETRY_WAIT_MAX_SECONDS = 0.5, 4.0
+
+
+class _NoRequestLines(logging.Filter):
+    """httpx logs every request line at INFO, URL included; chat-bot URLs carry their token in the
+    path or query (WeCom key, DingTalk access_token, Feishu hook), so those lines are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("HTTP Request")
+
+
+logging.getLogger("httpx").addFilter(_NoRequestLines())
 
 
 class HttpSinkConfig(Strict):
@@ -101,18 +113,30 @@ class HttpSink(Sink):
         """Per-message headers; subclasses add keys, credentials and signatures."""
         return {"Content-Type": message.content_type}
 
-    def send(self, message: OutboundMessage) -> int:
-        response = self._post(message.body, self.headers(message))
-        return classify(response, self.config.success_field, self.clock.now())
+    def request(self, message: OutboundMessage) -> tuple[str, bytes, dict[str, str]]:
+        """(url, body, headers) of one attempt: by default the stored bytes to the configured url.
+        Chat-bot sinks render the stored document into their own message format here."""
+        return self.config.url, message.body, self.headers(message)
 
-    def _post(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    def check_answer(self, response: httpx.Response, where: str) -> None:
+        """After a 2xx: raise RetryableSinkError when the body says it failed (bots' errcode)."""
+
+    def send(self, message: OutboundMessage) -> int:
+        url, body, headers = self.request(message)
+        response = self._post(url, body, headers)
+        where = describe_url(self.config.url)  # the configured url: never a token added to it
+        status = classify(response, self.config.success_field, self.clock.now(), where=where)
+        self.check_answer(response, where)
+        return status
+
+    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
         retrying = Retrying(
             stop=stop_after_attempt(self.config.retries + 1), reraise=True,
             retry=retry_if_exception(_worth_retrying_now),
             wait=wait_exponential_jitter(multiplier=RETRY_WAIT_INITIAL_SECONDS, max=RETRY_WAIT_MAX_SECONDS,
                                          jitter=RETRY_WAIT_INITIAL_SECONDS))
         try:
-            return retrying(self._client.post, self.config.url, content=body, headers=headers)
+            return retrying(self._client.post, url, content=body, headers=headers)
         except httpx.TransportError as exc:
             raise transport_error(exc, self.config.url) from None
 

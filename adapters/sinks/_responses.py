@@ -22,10 +22,10 @@ RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
 SNIPPET_LIMIT = 200
 
 
-def classify(response: httpx.Response, success_field: str | None, now: datetime) -> int:
+def classify(response: httpx.Response, success_field: str | None, now: datetime, where: str | None = None) -> int:
     """Return the status of a real success; raise the SinkError that says what to do otherwise."""
     status = response.status_code
-    where = describe_url(str(response.request.url))
+    where = where or describe_url(str(response.request.url))
     if 200 <= status < 300:
         if success_field:
             _check_success_field(response, success_field, where)
@@ -52,6 +52,19 @@ def _check_success_field(response: httpx.Response, field: str, where: str) -> No
         raise RetryableSinkError(
             f"HTTP {response.status_code} from {where} but {field}={value!r}: {_snippet(response)}",
             status=response.status_code)
+
+
+def check_code(response: httpx.Response, where: str, *fields: str) -> None:
+    """Chat bots answer 200 with `{"errcode": 0}` (WeCom, DingTalk) or `{"code": 0}` (Feishu):
+    the first of `fields` present must be 0, else the message was not accepted."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    present = [f for f in fields if isinstance(body, dict) and f in body]
+    if not present or body[present[0]] != 0:
+        raise RetryableSinkError(f"HTTP {response.status_code} from {where} but not accepted: {_snippet(response)}",
+                                 status=response.status_code)
 
 
 def _snippet(response: httpx.Response) -> str:

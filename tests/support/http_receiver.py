@@ -156,3 +156,41 @@ def tls_receiver(tmp_path: Path) -> Iterator[tuple[Receiver, Path]]:
         yield server, cert
     finally:
         server.stop()
+
+
+# A local certificate authority made in the test (trustme), and HTTPS receivers whose
+# certificates it issued: a good one, one for another host name, one already expired.
+
+def local_ca(folder: Path):
+    """(trustme.CA, its certificate as a PEM file to give a sink as `ca_file`)."""
+    import trustme
+
+    ca = trustme.CA(organization_name="connector test CA")
+    path = folder / "local-ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return ca, path
+
+
+def ca_signed_receiver(ca, *names: str, expired: bool = False) -> Receiver:
+    """A receiver over HTTPS with a certificate from `ca` for `names` (default 127.0.0.1)."""
+    import datetime as dt
+
+    kwargs = {}
+    if expired:
+        now = dt.datetime.now(dt.UTC)
+        kwargs.update(not_before=now - dt.timedelta(days=3), not_after=now - dt.timedelta(days=1))
+    cert = ca.issue_cert(*(names or ("127.0.0.1",)), **kwargs)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(ctx)
+    return Receiver(tls=ctx)
+
+
+@pytest.fixture
+def ca_receiver(tmp_path: Path) -> Iterator[tuple[Receiver, Path, object]]:
+    """(HTTPS receiver with a certificate from a local CA, the CA file, the CA)."""
+    ca, path = local_ca(tmp_path)
+    server = ca_signed_receiver(ca)
+    try:
+        yield server, path, ca
+    finally:
+        server.stop()

@@ -175,3 +175,32 @@ def test_init_missing_ca_file_raises_config_error(tmp_path):
     config = HttpPushSink.Config(url="https://example.com", ca_file=tmp_path / "missing.pem")
     with pytest.raises(ConfigError, match="TLS files"):
         HttpPushSink("customs", config)
+
+
+@pytest.mark.parametrize("algorithm", ["hmac-sha256", "hmac-sm3"])
+def test_send_signs_key_timestamp_and_body_with_the_configured_hmac(receiver, make_sink, algorithm):
+    from adapters.sinks.signing import verify
+
+    sink = make_sink(receiver.url, signing_key="${PUSH_TOKEN}", signing_algorithm=algorithm)
+    sink.send(MESSAGE)
+    [seen] = receiver.requests
+    header, stamp = seen.headers["x-signature"], int(seen.headers["x-signature-timestamp"])
+    assert header.startswith(f"{algorithm}=") and stamp == int(NOW.timestamp())
+    assert verify(header, TOKEN.encode(), MESSAGE.idempotency_key, stamp, seen.body)
+    assert not verify(header, TOKEN.encode(), MESSAGE.idempotency_key, stamp, seen.body + b" ")
+
+
+def test_hmac_sm3_matches_an_independent_implementation():
+    import hashlib
+    import hmac as std_hmac
+
+    from adapters.sinks.signing import mac
+
+    if "sm3" not in hashlib.algorithms_available:
+        pytest.skip("OpenSSL here has no SM3 in hashlib")
+    assert mac("hmac-sm3", b"key", b"abc") == std_hmac.new(b"key", b"abc", "sm3").digest()
+
+
+def test_config_unknown_signing_algorithm_is_refused():
+    with pytest.raises(ValidationError, match="signing_algorithm"):
+        HttpPushSink.Config.model_validate({"url": "https://example.com", "signing_algorithm": "md5"})

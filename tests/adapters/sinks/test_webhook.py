@@ -94,3 +94,20 @@ def test_config_link_local_url_is_refused():
     with pytest.raises(ValidationError, match="link-local"):
         WebhookSink.Config.model_validate({"url": "http://169.254.169.254/hook", "secret": "${S}"},
                                           context={"environ": {"S": WHSEC}})
+
+
+def test_send_verifies_with_the_reference_standardwebhooks_package(receiver):
+    from standardwebhooks.webhooks import Webhook
+
+    from connector.clock import SystemClock
+
+    config = WebhookSink.Config.model_validate({"url": receiver.url, "secret": "${HOOK_SECRET}", "retries": 0},
+                                               context={"environ": {"HOOK_SECRET": WHSEC}})
+    sink = WebhookSink("alerts", config, clock=SystemClock())  # the verifier checks the timestamp (±5 min)
+    try:
+        sink.send(MESSAGE)
+    finally:
+        sink.close()
+    [seen] = receiver.requests
+    headers = {k: seen.headers[k] for k in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+    assert Webhook(WHSEC).verify(seen.body, headers) == {"alert": "已暂停", "n": "3"}
