@@ -34,6 +34,43 @@ def list_discrepancies(app, fmt: str, status: str, out=None) -> int:
     return 0
 
 
+def _find(conn, did: str):
+    """A discrepancy by id or by a unique id prefix (at least 6 characters)."""
+    rows = list(conn.execute(select(discrepancies).where(discrepancies.c.id.like(f"{did}%")).limit(2)))
+    return rows[0] if len(did) >= 6 and len(rows) == 1 else None
+
+
+def show_discrepancy(app, did: str, out=None) -> int:
+    from connector.compare.explain import explain
+
+    out = out or sys.stdout
+    with app.store.read() as conn:
+        row = _find(conn, did)
+        if row is None:
+            sys.stderr.write(f"connector: no discrepancy {did}\n")
+            return 1
+        out.write(explain(conn, row, ZoneInfo(app.config.connector.timezone)) + "\n")
+    return 0
+
+
+def ack_discrepancy(app, did: str, reason: str, out=None) -> int:
+    """Acknowledge with a reason (queued as discrepancy.acknowledged); only live ones can be."""
+    from connector.compare import lifecycle
+
+    out, now, done = out or sys.stdout, app.clock.now(), None
+    with app.store.begin() as conn:
+        row = _find(conn, did)
+        if row is not None and reason.strip():
+            done = lifecycle.acknowledge(conn, row.id, reason.strip(), now)
+        if done is not None:
+            lifecycle.queue(conn, "acknowledged", row.id, now, app.routes(), app.config.connector.site)
+    if done is None:
+        sys.stderr.write(f"connector: no open discrepancy {did}, or an empty reason\n")
+        return 1
+    out.write(json.dumps(as_dict(done), indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
 def render_table(rows: list[dict[str, Any]], zone: ZoneInfo) -> str:
     """People read local time (the site's zone); JSON keeps UTC with its offset."""
     if not rows:

@@ -1,110 +1,118 @@
-"""The comparator engine: run the rules, keep the discrepancy life cycle, queue what changed.
+"""The comparator engine: incremental ticks, full rebuilds, the picture as of a past instant.
 
-A discrepancy and its outbox rows are written in one transaction. Life cycle: a new finding is
-`open` (version 1); a changed finding bumps the version; one the rules no longer produce (and do
-not hold back as in flight) becomes `resolved`; a resolved one found again is re-opened.
+A tick reads the watermarks, finds the dirty units (dirty.py), evaluates only those (units.py) and
+applies the findings to the discrepancies they own (lifecycle.py), all in one transaction with the
+outbox rows. The first tick on a store (no watermarks) and `compare --rebuild` evaluate every unit
+with set-based loads; both paths run the same rules, so they give the same discrepancies.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
-import json
 from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
-from connector import outbox
-from connector.compare import load, rules
-from connector.config.schema import CompareSection
-from connector.model import Discrepancy
+from connector.compare import dirty, lifecycle, load
+from connector.compare.rules import KIND_LABELS
+from connector.compare.settings import CompareSection
+from connector.compare.units import Outcome, Units, evaluate
 from connector.store.engine import Store
-from connector.store.tables import discrepancies
+from connector.store.tables import bond_invt_heads as H
+from connector.store.tables import discrepancies as D
+from connector.store.tables_compare import compare_pending as P
 
-KINDS = tuple(rules.KIND_LABELS)
+KINDS = tuple(KIND_LABELS)
+COUNTS = ("opened", "updated", "resolved", "unchanged", "in_flight")
 
 
 def compare(store: Store, settings: CompareSection, *, routes: dict[str, list[str]], site: str,
-            clock, log) -> dict[str, int]:
-    """One full comparison run; returns counts of opened / updated / resolved / in flight."""
+            clock, log, rebuild: bool = False) -> dict[str, int]:
+    """One comparison run (a tick, or a full rebuild); returns counts of what changed."""
     now = clock.now()
     with store.begin() as conn:
-        found, in_flight = evaluate(conn, settings, now)
-        counts = apply(conn, found, in_flight, now, routes=routes, site=site)
-    log.info("compare_done", **counts)
+        marks = None if rebuild else dirty.watermarks(conn)
+        counts = _rebuild(conn, settings, now, routes, site) if marks is None else \
+            _tick(conn, marks, settings, now, routes, site)
+    log.info("compare_done", rebuild=marks is None, **counts)
     return counts
 
 
-def evaluate(conn: Connection, settings: CompareSection, now: datetime) -> tuple[list[Discrepancy], set[str]]:
-    moved = rules.movement_vs_list(load.wms_doc_items(conn), load.list_items(conn), now, settings)
-    held = rules.balance(load.wms_balances(conn), load.ledger_states(conn), now, settings)
-    return moved.found + held.found, moved.in_flight | held.in_flight
+def _tick(conn: Connection, marks: dict, settings: CompareSection, now: datetime, routes, site: str) -> dict:
+    units = dirty.dirty_units(conn, marks, now)
+    dirty.save_marks(conn, dirty.current_marks(conn), now)
+    outcome = evaluate(conn, units, settings, now) if units else Outcome()
+    return apply(conn, outcome, units.keys(), now, routes=routes, site=site)
 
 
-def apply(conn: Connection, found: list[Discrepancy], in_flight: set[str], now: datetime, *,
+def _rebuild(conn: Connection, settings: CompareSection, now: datetime, routes, site: str) -> dict:
+    dirty.reset(conn)
+    marks = dirty.current_marks(conn)
+    balances = load.balances_from_entries(conn)
+    dirty.refill(conn, balances, conn.execute(select(H.c.bond_invt_no, H.c.etps_inner_invt_no)).all())
+    dirty.save_marks(conn, marks, now)
+    return apply(conn, evaluate(conn, None, settings, now, balances=balances), None, now, routes=routes, site=site)
+
+
+def apply(conn: Connection, outcome: Outcome, unit_keys: set[str] | None, now: datetime, *,
           routes: dict[str, list[str]], site: str) -> dict[str, int]:
-    counts: Counter = Counter(in_flight=len(in_flight))
-    existing = {r.id: r for r in conn.execute(select(discrepancies).where(discrepancies.c.kind.in_(KINDS)))}
-    for d in found:
-        event = _upsert(conn, d, existing.get(d.id), now)
-        counts[event or "unchanged"] += 1
+    """Write the findings of the evaluated units (None = all): upsert, resolve, pending, outbox."""
+    counts: Counter = Counter()
+    existing = _existing(conn, unit_keys, [d.id for d, _ in outcome.found])
+    found_ids = {d.id for d, _ in outcome.found}
+    for d, unit_key in outcome.found:
+        event = lifecycle.upsert(conn, d, unit_key, existing.get(d.id), now)
         if event:
-            _queue(conn, event, d.id, now, routes, site)
+            counts[event] += 1
+            lifecycle.queue(conn, event, d.id, now, routes, site)
     for did, row in existing.items():
-        if row.status == "open" and did not in in_flight and did not in {d.id for d in found}:
-            _resolve(conn, row, now)
-            counts["resolved"] += 1
-            _queue(conn, "resolved", did, now, routes, site)
-    return {k: counts.get(k, 0) for k in ("opened", "updated", "resolved", "unchanged", "in_flight")}
+        if row.status in lifecycle.LIVE and did not in found_ids and did not in outcome.held:
+            if unit_keys is None or row.unit_key in unit_keys or row.unit_key is None:
+                lifecycle.resolve(conn, row, now)
+                counts["resolved"] += 1
+                lifecycle.queue(conn, "resolved", did, now, routes, site)
+    _pending(conn, outcome, unit_keys)
+    return _counts(conn, counts, now)
 
 
-def content_hash(d: Discrepancy) -> str:
-    """What makes a new version: the figures and references, not the times in the details
-    (a later copy of the same ledger state is not news)."""
-    details = {k: v for k, v in d.details.items() if not k.endswith(("_at", "_as_of"))}
-    fields = [d.kind, d.ledger_no, d.item_seq, d.item_no, list(d.doc_refs), str(d.expected_qty),
-              str(d.actual_qty), str(d.delta_qty), d.unit, details]
-    return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+def _existing(conn: Connection, unit_keys: set[str] | None, found: list[str]) -> dict[str, Any]:
+    query = select(D).where(D.c.kind.in_(KINDS))
+    if unit_keys is None:
+        return {r.id: r for r in conn.execute(query)}
+    rows = {}
+    for part in load.chunks(unit_keys):
+        rows.update({r.id: r for r in conn.execute(query.where(D.c.unit_key.in_(part)))})
+    for part in load.chunks(set(found) - set(rows)):
+        rows.update({r.id: r for r in conn.execute(query.where(D.c.id.in_(part)))})
+    return rows
 
 
-def _upsert(conn: Connection, d: Discrepancy, row: Any, now: datetime) -> str | None:
-    digest = content_hash(d)
-    values = dict(kind=d.kind, ledger_no=d.ledger_no, item_seq=d.item_seq, item_no=d.item_no,
-                  doc_refs=list(d.doc_refs), expected_qty=d.expected_qty, actual_qty=d.actual_qty,
-                  delta_qty=d.delta_qty, unit=d.unit, details=d.details, content_hash=digest, last_seen=now)
-    if row is None:
-        conn.execute(discrepancies.insert().values(id=d.id, status="open", version=1, first_seen=now, **values))
-        return "opened"
-    if row.status == "open" and row.content_hash == digest:
-        conn.execute(discrepancies.update().where(discrepancies.c.id == d.id).values(last_seen=now))
-        return None
-    event = "updated" if row.status == "open" else "opened"
-    conn.execute(discrepancies.update().where(discrepancies.c.id == d.id)
-                 .values(status="open", version=row.version + 1, resolved_at=None, **values))
-    return event
+def _pending(conn: Connection, outcome: Outcome, unit_keys: set[str] | None) -> None:
+    if unit_keys is None:
+        conn.execute(P.delete())
+    for part in load.chunks(unit_keys or ()):
+        conn.execute(P.delete().where(P.c.unit_key.in_(part)))
+    conn.execute(P.delete().where(P.c.id.in_(list(outcome.held)))) if outcome.held else None
+    rows = [{"id": did, "kind": "", "unit_key": unit, "due_at": due} for did, (unit, due) in outcome.held.items()]
+    if rows:
+        conn.execute(P.insert(), rows)
 
 
-def _resolve(conn: Connection, row: Any, now: datetime) -> None:
-    conn.execute(discrepancies.update().where(discrepancies.c.id == row.id)
-                 .values(status="resolved", version=row.version + 1, resolved_at=now, last_seen=now))
-
-
-def _queue(conn: Connection, event: str, did: str, now: datetime, routes: dict[str, list[str]], site: str) -> None:
-    row = conn.execute(select(discrepancies).where(discrepancies.c.id == did)).one()
-    name = f"discrepancy.{event}"
-    payload = {"site": site, "event": name, "discrepancy": as_dict(row)}
-    for sink, patterns in routes.items():
-        if any(fnmatch.fnmatchcase(name, p) for p in patterns):
-            outbox.enqueue(conn, sink=sink, event=name, key=f"{did}:{row.version}:{name}",
-                           discrepancy_id=did, payload=payload, now=now)
+def _counts(conn: Connection, counts: Counter, now: datetime) -> dict[str, int]:
+    """`unchanged`: live discrepancies confirmed again (not held back, not changed by this run)."""
+    live = D.c.status.in_(lifecycle.LIVE) & D.c.kind.in_(KINDS) & D.c.id.not_in(select(P.c.id))
+    conn.execute(D.update().where(live, D.c.last_seen < now).values(last_seen=now))
+    total = conn.execute(select(func.count()).select_from(D).where(live)).scalar()
+    counts["unchanged"] = total - counts["opened"] - counts["updated"]
+    counts["in_flight"] = conn.execute(select(func.count()).select_from(P)).scalar()
+    return {k: counts.get(k, 0) for k in COUNTS}
 
 
 def as_dict(row: Any) -> dict[str, Any]:
     """The public shape of a discrepancy (CLI JSON and pushed payloads share it)."""
     return {
-        "id": row.id, "kind": row.kind, "kind_label": rules.KIND_LABELS.get(row.kind, row.kind),
+        "id": row.id, "kind": row.kind, "kind_label": KIND_LABELS.get(row.kind, row.kind),
         "status": row.status, "version": row.version, "ledger_no": row.ledger_no, "item_seq": row.item_seq,
         "item_no": row.item_no, "doc_refs": list(row.doc_refs), "expected_qty": _text(row.expected_qty),
         "actual_qty": _text(row.actual_qty), "delta_qty": _text(row.delta_qty), "unit": row.unit,

@@ -1,66 +1,148 @@
-"""Read the comparator's inputs from the store as plain rule data (the only I/O of the comparator)."""
+"""Read the comparator's inputs from the store as plain rule data (the only I/O of the rules).
+
+Every loader takes the keys of the evaluation units it serves (None = everything, set-based, for a
+full rebuild) and an optional `as_of` instant (only rows the connector knew by then). Quantities and
+times are read as their stored text and converted once per row: the text forms are canonical
+(DecimalText, fixed-width UTC ISO), so the latest time of a group is the largest text.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, String, and_, exists, or_, select, type_coerce
 
-from connector.compare.rules import LedgerState, ListItem, WmsBalance, WmsDocItem
-from connector.store.tables import bond_invt_heads, bond_invt_lines, ledger_entries, ledger_lines
+from connector.compare.rules.inputs import LedgerState, ListItem, WmsBalance, WmsDocItem, WmsLine
+from connector.store.tables import bond_invt_heads as H
+from connector.store.tables import bond_invt_lines as BL
+from connector.store.tables import ledger_entries as E
+from connector.store.tables import ledger_lines as LL
+from connector.store.tables_compare import compare_balances as CB
 
 VOID_LIST_STATES = ("2", "3")  # invtStucd 退单 rejected, 删单 deleted
 ZERO = Decimal(0)
+CHUNK = 500
+T = datetime.fromisoformat
 
 
-def wms_doc_items(conn: Connection) -> list[WmsDocItem]:
-    """Movements that need a 核注清单, summed per (document, item); undocumented ones per line."""
-    rows = conn.execute(select(ledger_entries).where(ledger_entries.c.needs_list.is_(True)))
-    groups: dict[tuple, list[Any]] = defaultdict(list)
-    for row in rows:
-        key = (row.doc_ref, row.gds_mtno) if row.doc_ref else (None, row.source, row.line_key)
-        groups[key].append(row)
-    return [_doc_item(entries) for entries in groups.values()]
+def raw(column):
+    """The stored text of a DecimalText / AwareDateTime column, without per-row type processing."""
+    return type_coerce(column, String)
 
 
-def _doc_item(entries: list[Any]) -> WmsDocItem:
-    first = entries[0]
-    return WmsDocItem(
-        doc_ref=first.doc_ref, bws_no=first.bws_no, gds_seqno=first.gds_seqno, gds_mtno=first.gds_mtno,
-        unit=first.dcl_unitcd, qty=sum((e.dcl_qty for e in entries), ZERO),
-        last_occurred_at=max(e.occurred_at for e in entries),
-        line_keys=tuple(sorted({f"{e.source}:{e.line_key}" for e in entries})))
+def chunks(keys: Iterable) -> Iterator[list]:
+    keys = sorted(keys)
+    for i in range(0, len(keys), CHUNK):
+        yield keys[i:i + CHUNK]
 
 
-def list_items(conn: Connection) -> list[ListItem]:
-    h, ln = bond_invt_heads.c, bond_invt_lines.c
-    query = (select(bond_invt_lines, h.etps_inner_invt_no, h.impexp_markcd, h.putrec_no, h.invt_dcl_time,
-                    h.updated_at)
-             .join(bond_invt_heads, ln.bond_invt_no == h.bond_invt_no)
-             .where(h.etps_inner_invt_no.is_not(None), h.invt_stucd.not_in(VOID_LIST_STATES) | h.invt_stucd.is_(None)))
-    return [ListItem(
-        bond_invt_no=r.bond_invt_no, etps_inner_invt_no=r.etps_inner_invt_no, impexp_markcd=r.impexp_markcd or "I",
-        putrec_no=r.putrec_no, putrec_seqno=r.putrec_seqno, gds_mtno=r.gds_mtno or "", unit=r.dcl_unitcd,
-        dcl_qty=r.dcl_qty or ZERO, declared_at=r.invt_dcl_time or r.updated_at) for r in conn.execute(query)]
+def _entries(conn: Connection, column, keys, extra, as_of: datetime | None):
+    cols = (E.c.doc_ref, E.c.gds_mtno, E.c.bws_no, E.c.gds_seqno, E.c.dcl_unitcd, raw(E.c.dcl_qty),
+            raw(E.c.occurred_at), E.c.source, E.c.line_key, E.c.revision, E.c.gdecd)
+    base = select(*cols).where(E.c.needs_list.is_(True), extra)
+    if as_of is not None:
+        base = base.where(E.c.created_at <= as_of, E.c.occurred_at <= as_of)
+    if keys is None:
+        yield from conn.execute(base)
+        return
+    for part in chunks(keys):
+        yield from conn.execute(base.where(column.in_(part)))
 
 
-def ledger_states(conn: Connection) -> dict[tuple[str, int], LedgerState]:
+def doc_items(conn: Connection, docs: set[str] | None, as_of: datetime | None = None) -> list[WmsDocItem]:
+    """Movements that need a 核注清单 and name a document, summed per (document, 料号)."""
+    groups: dict[tuple, list] = defaultdict(lambda: [None, ZERO, "", set(), []])
+    for r in _entries(conn, E.c.doc_ref, docs, E.c.doc_ref.is_not(None), as_of):
+        g = groups[(r[0], r[1])]
+        g[0] = g[0] or r
+        g[1] += Decimal(r[5])
+        g[2] = max(g[2], r[6])
+        g[3].add(f"{r[7]}:{r[8]}")
+        g[4].append(f"movement:{r[7]}:{r[8]}#{r[9]}")
+    return [WmsDocItem(r[0], r[2], r[3], r[1], r[4], qty, T(last), tuple(sorted(keys)), tuple(sorted(set(ev))), r[10])
+            for (r, qty, last, keys, ev) in groups.values()]
+
+
+def noref_lines(conn: Connection, items: set[str] | None, as_of: datetime | None = None) -> list[WmsLine]:
+    """Movements that need a 核注清单 but name no document, per WMS line (revisions summed)."""
+    groups: dict[str, list] = {}
+    for r in _entries(conn, E.c.gds_mtno, items, E.c.doc_ref.is_(None), as_of):
+        key = f"{r[7]}:{r[8]}"
+        g = groups.setdefault(key, [r, ZERO, "", []])
+        g[1] += Decimal(r[5])
+        g[2] = max(g[2], r[6])
+        g[3].append(f"movement:{key}#{r[9]}")
+    return [WmsLine(key, r[1], r[2], r[3], r[4], qty, T(last), tuple(sorted(set(ev))))
+            for key, (r, qty, last, ev) in groups.items()]
+
+
+def _list_query(as_of: datetime | None):
+    query = (select(BL.c.bond_invt_no, BL.c.gds_seqno, BL.c.putrec_seqno, BL.c.gds_mtno, BL.c.dcl_unitcd,
+                    raw(BL.c.dcl_qty), H.c.etps_inner_invt_no, H.c.impexp_markcd, H.c.putrec_no, H.c.invt_stucd,
+                    raw(H.c.invt_dcl_time), raw(H.c.updated_at), BL.c.receipt_id)
+             .join(H, BL.c.bond_invt_no == H.c.bond_invt_no).where(H.c.etps_inner_invt_no.is_not(None)))
+    return query if as_of is None else query.where(H.c.updated_at <= as_of)
+
+
+def _list_item(r) -> ListItem:
+    return ListItem(r[0], r[6], r[7] or "I", r[8], r[2], r[3] or "", r[4], Decimal(r[5]) if r[5] else ZERO,
+                    T(r[10] or r[11]), (f"list:{r[0]}/{r[1]}", f"receipt:{r[12]}"),
+                    void=r[9] in VOID_LIST_STATES)
+
+
+def list_items(conn: Connection, docs: set[str] | None, as_of: datetime | None = None) -> list[ListItem]:
+    """核注清单 lines per document, void (rejected / deleted) ones flagged, not dropped."""
+    query = _list_query(as_of)
+    if docs is None:
+        return [_list_item(r) for r in conn.execute(query)]
+    return [_list_item(r) for part in chunks(docs)
+            for r in conn.execute(query.where(H.c.etps_inner_invt_no.in_(part)))]
+
+
+def orphan_lists(conn: Connection, items: set[str], as_of: datetime | None = None) -> list[ListItem]:
+    """Live 核注清单 lines of these 料号 whose document no movement names (candidates for C2 by window)."""
+    moved = exists().where(E.c.doc_ref == H.c.etps_inner_invt_no, E.c.needs_list.is_(True))
+    if as_of is not None:
+        moved = moved.where(E.c.created_at <= as_of)
+    query = _list_query(as_of).where(~moved, or_(H.c.invt_stucd.is_(None), H.c.invt_stucd.not_in(VOID_LIST_STATES)))
+    return [_list_item(r) for part in chunks(items) for r in conn.execute(query.where(BL.c.gds_mtno.in_(part)))]
+
+
+def ledger_states(conn: Connection, keys: set[tuple[str, int]] | None,
+                  as_of: datetime | None = None) -> dict[tuple[str, int], LedgerState]:
+    query = select(LL)
+    if as_of is not None:
+        query = query.where(LL.c.updated_at <= as_of)
+    rows = conn.execute(query) if keys is None else (
+        r for part in chunks(keys) for r in conn.execute(query.where(
+            or_(*(and_(LL.c.bws_no == b, LL.c.gds_seqno == s) for b, s in part)))))
     return {(r.bws_no, r.gds_seqno): LedgerState(
-        bws_no=r.bws_no, gds_seqno=r.gds_seqno, gds_mtno=r.gds_mtno, unit=r.dcl_unitcd,
-        in_qty=r.in_qty or ZERO, actl_inc_qty=r.actl_inc_qty or ZERO, actl_redc_qty=r.actl_redc_qty or ZERO,
-        prevd_inc_qty=r.prevd_inc_qty or ZERO, prevd_redc_qty=r.prevd_redc_qty or ZERO,
-        as_of=r.as_of or r.updated_at, qty_changed_at=r.qty_changed_at) for r in conn.execute(select(ledger_lines))}
+        r.bws_no, r.gds_seqno, r.gds_mtno, r.dcl_unitcd, r.in_qty or ZERO, r.actl_inc_qty or ZERO,
+        r.actl_redc_qty or ZERO, r.prevd_inc_qty or ZERO, r.prevd_redc_qty or ZERO, r.as_of or r.updated_at,
+        r.qty_changed_at, (f"ledger_line:{r.bws_no}/{r.gds_seqno}", f"receipt:{r.receipt_id}")) for r in rows}
 
 
-def wms_balances(conn: Connection) -> dict[tuple[str, int], WmsBalance]:
+def balances_from_entries(conn: Connection, as_of: datetime | None = None) -> dict[tuple[str, int], WmsBalance]:
     """WMS stock per ledger line: every posted entry (and reversal) summed in declared units."""
-    totals: dict[tuple[str, int], WmsBalance] = {}
-    for r in conn.execute(select(ledger_entries)):
-        key = (r.bws_no, r.gds_seqno)
-        prev = totals.get(key)
-        qty = r.dcl_qty + (prev.qty if prev else ZERO)
-        last = max(r.occurred_at, prev.last_occurred_at) if prev else r.occurred_at
-        totals[key] = WmsBalance(r.bws_no, r.gds_seqno, r.gds_mtno, r.dcl_unitcd, qty, last)
-    return totals
+    query = select(E.c.bws_no, E.c.gds_seqno, E.c.gds_mtno, E.c.dcl_unitcd, raw(E.c.dcl_qty), raw(E.c.occurred_at))
+    if as_of is not None:
+        query = query.where(E.c.created_at <= as_of, E.c.occurred_at <= as_of)
+    totals: dict[tuple[str, int], list] = {}
+    for b, s, m, u, q, at in conn.execute(query):
+        t = totals.setdefault((b, s), [m, u, ZERO, at])
+        t[2] += Decimal(q)
+        t[3] = max(t[3], at)
+    return {k: WmsBalance(k[0], k[1], m, u, q, T(at)) for k, (m, u, q, at) in totals.items()}
+
+
+def stored_balances(conn: Connection, keys: set[tuple[str, int]] | None) -> dict[tuple[str, int], WmsBalance]:
+    """The running balances the engine keeps in `compare_balances` (gds_seqno stored as text)."""
+    query = select(CB)
+    rows = conn.execute(query) if keys is None else (
+        r for part in chunks(keys) for r in conn.execute(query.where(
+            or_(*(and_(CB.c.bws_no == b, CB.c.gds_seqno == str(s)) for b, s in part)))))
+    return {(r.bws_no, int(r.gds_seqno)): WmsBalance(r.bws_no, int(r.gds_seqno), r.gds_mtno, r.unit, r.qty,
+                                                     r.last_occurred_at) for r in rows}

@@ -34,6 +34,7 @@ class World:
 
     def __init__(self, folder: Path, log):  # noqa: F811
         self.store = Store.open(f"sqlite:///{folder / 'state.db'}", busy_timeout=5)
+        self.store_folder = folder
         self.mapping = load_mapping(write_mapping(folder / "items.toml"))
         self.clock = FixedClock(NOW)
         self.log = log
@@ -45,14 +46,14 @@ class World:
             source="inbox", file_name=file_name, sha256=f"{self.files:064x}", message_type=message_type,
             received_at=at)).inserted_primary_key[0]
 
-    def move(self, line_key="L1", qty="10", doc_ref="ASN-1", at=LONG_AGO, movement_type="receipt"):
-        m = Movement(source="wms", line_key=line_key, sku="SKU-1", qty=Decimal(qty), uom="EA",
+    def move(self, line_key="L1", qty="10", doc_ref="ASN-1", at=LONG_AGO, movement_type="receipt", sku="SKU-1"):
+        m = Movement(source="wms", line_key=line_key, sku=sku, qty=Decimal(qty), uom="EA",
                      movement_type=movement_type, doc_ref=doc_ref, occurred_at=at, changed_at=at)
         with self.store.begin() as conn:
             sync.stage_movements(conn, "wms", [m], self.clock.now())
         ledger.post_source(self.store, "wms", self.mapping, clock=self.clock, log=self.log)
 
-    def declare(self, no="QD1", doc_ref="ASN-1", qty="10", io="I", stucd="0", at=LONG_AGO):
+    def declare(self, no="QD1", doc_ref="ASN-1", qty="10", io="I", stucd="0", at=LONG_AGO, mtno="MT-1"):
         with self.store.begin() as conn:
             rid = self.receipt(conn, f"{no}.xml", "INV201", at)
             conn.execute(bond_invt_heads.delete().where(bond_invt_heads.c.bond_invt_no == no))
@@ -61,7 +62,7 @@ class World:
                 bond_invt_no=no, etps_inner_invt_no=doc_ref, impexp_markcd=io, putrec_no="T2345W000001",
                 invt_stucd=stucd, invt_dcl_time=at, receipt_id=rid, updated_at=at))
             conn.execute(bond_invt_lines.insert().values(
-                bond_invt_no=no, gds_seqno=1, putrec_seqno=1, gds_mtno="MT-1", dcl_unitcd="007",
+                bond_invt_no=no, gds_seqno=1, putrec_seqno=1, gds_mtno=mtno, dcl_unitcd="007",
                 dcl_qty=Decimal(qty), receipt_id=rid))
 
     def ledger_line(self, inc="100", redc="20", at=LONG_AGO):

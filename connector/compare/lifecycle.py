@@ -1,0 +1,81 @@
+"""The discrepancy life cycle: open → (updated: a new version) → resolved, and acknowledged.
+
+A new finding is `open` (version 1); a changed one bumps the version (event `updated`) and clears
+an acknowledgement; one the rules no longer produce (and do not hold back as in flight) becomes
+`resolved`; a resolved one found again is re-opened. `acknowledged` (with a reason) is an open
+discrepancy someone has looked at: it stays so while its figures do not change. Each event and its
+outbox rows are written in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from connector import outbox
+from connector.model import Discrepancy
+from connector.store.tables import discrepancies as D
+
+LIVE = ("open", "acknowledged")
+
+
+def content_hash(d: Discrepancy) -> str:
+    """What makes a new version: the figures and references, not the times in the details
+    (a later copy of the same ledger state is not news) nor the evidence row list."""
+    details = {k: v for k, v in d.details.items() if not k.endswith(("_at", "_as_of")) and k != "evidence"}
+    fields = [d.kind, d.ledger_no, d.item_seq, d.item_no, list(d.doc_refs), str(d.expected_qty),
+              str(d.actual_qty), str(d.delta_qty), d.unit, details]
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def upsert(conn: Connection, d: Discrepancy, unit_key: str, row: Any, now: datetime) -> str | None:
+    """Write one finding; returns the event it makes (opened / updated) or None when unchanged."""
+    digest = content_hash(d)
+    details = {k: v for k, v in d.details.items() if k != "evidence"}
+    values = dict(kind=d.kind, ledger_no=d.ledger_no, item_seq=d.item_seq, item_no=d.item_no,
+                  doc_refs=list(d.doc_refs), expected_qty=d.expected_qty, actual_qty=d.actual_qty,
+                  delta_qty=d.delta_qty, unit=d.unit, details=details, content_hash=digest, last_seen=now,
+                  unit_key=unit_key, evidence=d.details.get("evidence", []))
+    if row is None:
+        conn.execute(D.insert().values(id=d.id, status="open", version=1, first_seen=now, **values))
+        return "opened"
+    if row.status in LIVE and row.content_hash == digest:
+        if row.unit_key != unit_key or row.evidence != values["evidence"]:
+            conn.execute(D.update().where(D.c.id == d.id).values(unit_key=unit_key, evidence=values["evidence"]))
+        return None
+    event = "updated" if row.status in LIVE else "opened"
+    conn.execute(D.update().where(D.c.id == d.id).values(
+        status="open", version=row.version + 1, resolved_at=None, ack_reason=None, acked_at=None, **values))
+    return event
+
+
+def resolve(conn: Connection, row: Any, now: datetime) -> None:
+    conn.execute(D.update().where(D.c.id == row.id)
+                 .values(status="resolved", version=row.version + 1, resolved_at=now, last_seen=now))
+
+
+def acknowledge(conn: Connection, did: str, reason: str, now: datetime) -> Any:
+    """Mark a live discrepancy acknowledged with a reason; returns the row, or None if not live."""
+    row = conn.execute(select(D).where(D.c.id == did)).one_or_none()
+    if row is None or row.status not in LIVE:
+        return None
+    conn.execute(D.update().where(D.c.id == did).values(
+        status="acknowledged", version=row.version + 1, ack_reason=reason, acked_at=now))
+    return conn.execute(select(D).where(D.c.id == did)).one()
+
+
+def queue(conn: Connection, event: str, did: str, now: datetime, routes: dict[str, list[str]], site: str) -> None:
+    from connector.compare.engine import as_dict
+
+    row = conn.execute(select(D).where(D.c.id == did)).one()
+    name = f"discrepancy.{event}"
+    payload = {"site": site, "event": name, "discrepancy": as_dict(row)}
+    for sink, patterns in routes.items():
+        if any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            outbox.enqueue(conn, sink=sink, event=name, key=f"{did}:{row.version}:{name}",
+                           discrepancy_id=did, payload=payload, now=now)

@@ -1,0 +1,145 @@
+"""Incremental ticks equal a full rebuild: a property test over random histories (hypothesis).
+
+Random WMS movements (revised, unreferenced, in and out), 核注清单 (re-declared, rejected, moved to
+another document), ledger lines and clock moves, with an incremental tick after random steps; at the
+end a last tick, then `--rebuild` on the same store must change nothing, and every balance identity
+holds (running balance = Σ entries, dsmlQty = actlRemainQty − shdRemainQty, delta = actual − expected).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from connector.compare.engine import compare
+from connector.compare.load import balances_from_entries, stored_balances
+from connector.config.schema import CompareSection
+from connector.mapping_file import load_mapping
+from connector.store.engine import Store
+from connector.store.tables import discrepancies
+from tests.compare.test_engine import NOW, World
+from tests.support.wms import item, log, write_mapping  # noqa: F401
+
+ITEMS = [item(), item(sku="SKU-2", gds_seqno=2, gds_mtno="MT-2")]
+DOCS = st.sampled_from(["ASN-1", "ASN-2", "DO-1", None])
+SETTINGS = CompareSection(movement_grace_hours=Decimal(24), list_grace_hours=Decimal(24),
+                          balance_grace_hours=Decimal(12), unreferenced_window_hours=Decimal(36))
+
+move = st.tuples(st.just("move"), st.sampled_from(["L1", "L2", "L3", "L4"]), st.sampled_from(["SKU-1", "SKU-2"]),
+                 st.integers(1, 9), DOCS, st.sampled_from(["receipt", "issue", "adjust"]), st.integers(0, 120))
+declare = st.tuples(st.just("declare"), st.sampled_from(["QD1", "QD2", "QD3"]), DOCS.filter(bool),
+                    st.integers(1, 9), st.sampled_from(["I", "E"]), st.sampled_from(["0", "0", "2"]),
+                    st.integers(0, 120), st.sampled_from(["MT-1", "MT-2"]))
+ledger = st.tuples(st.just("ledger"), st.integers(0, 30), st.integers(0, 30))
+step = st.one_of(move, declare, ledger, st.tuples(st.just("advance"), st.integers(1, 40)), st.just(("tick",)))
+
+
+def play(world: World, action: tuple) -> None:
+    name, *args = action
+    now = world.clock.now()
+    if name == "move":
+        key, sku, qty, doc, kind, ago = args
+        world.move(line_key=key, qty=str(-qty if kind == "issue" else qty), doc_ref=doc, movement_type=kind,
+                   at=now - timedelta(hours=ago), sku=sku)
+    elif name == "declare":
+        no, doc, qty, io, stucd, ago, mtno = args
+        world.declare(no=no, doc_ref=doc, qty=str(qty), io=io, stucd=stucd, at=now - timedelta(hours=ago), mtno=mtno)
+    elif name == "ledger":
+        world.ledger_line(inc=str(args[0] + args[1]), redc=str(args[1]), at=now - timedelta(hours=1))
+    elif name == "advance":
+        world.clock.advance(hours=args[0])
+    else:
+        world.compare(settings=SETTINGS)
+
+
+def snapshot(world: World) -> dict:
+    with world.store.read() as conn:
+        return {r.id: (r.kind, r.status, r.version, r.content_hash) for r in conn.execute(select(discrepancies))}
+
+
+@pytest.fixture
+def fast_folder(tmp_path_factory):
+    """Folders holding a copy of one migrated store (migrating ~100 stores would dominate the run)."""
+    template = tmp_path_factory.mktemp("template") / "state.db"
+    Store.open(f"sqlite:///{template}").close()
+    made = []
+
+    def make() -> Path:
+        made.append(Path(tempfile.mkdtemp(dir=tmp_path_factory.getbasetemp())))
+        shutil.copy(template, made[-1] / "state.db")
+        return made[-1]
+
+    yield make
+    for folder in made:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(step, min_size=1, max_size=25))
+def test_ticks_after_any_history_equal_a_full_rebuild(fast_folder, log, steps):  # noqa: F811
+    world = World(fast_folder(), log)
+    world.mapping = load_mapping(write_mapping(world.store_folder / "items2.toml", items=ITEMS))
+    try:
+        for action in steps:
+            play(world, action)
+        world.compare(settings=SETTINGS)
+        before = snapshot(world)
+        counts = compare(world.store, SETTINGS, routes={}, site="s", clock=world.clock, log=log, rebuild=True)
+        assert (counts["opened"], counts["updated"], counts["resolved"]) == (0, 0, 0), steps
+        assert snapshot(world) == before
+        check_identities(world)
+    finally:
+        world.store.close()
+
+
+def check_identities(world: World) -> None:
+    with world.store.read() as conn:
+        assert stored_balances(conn, None) == balances_from_entries(conn)
+        rows = list(conn.execute(select(discrepancies).where(discrepancies.c.status == "open")))
+    for r in rows:
+        if r.expected_qty is not None and r.kind != "missing_list":
+            assert r.delta_qty == r.actual_qty - r.expected_qty
+        if r.kind == "balance_mismatch":
+            d = r.details
+            assert Decimal(d["dsmlQty"]) == Decimal(d["actlRemainQty"]) - Decimal(d["shdRemainQty"])
+
+
+def test_same_history_in_two_stores_ticked_differently_gives_same_discrepancies(tmp_path, log):  # noqa: F811
+    histories = defaultdict(list)
+    steps = [("move", "L1", "SKU-1", 5, "ASN-1", "receipt", 100), ("declare", "QD1", "ASN-1", 4, "I", "0", 90, "MT-1"),
+             ("move", "L2", "SKU-2", 3, None, "receipt", 80), ("declare", "QD2", "DO-1", 3, "I", "0", 70, "MT-2"),
+             ("ledger", 5, 0), ("advance", 50)]
+    for name, tick_each in (("a", True), ("b", False)):
+        (tmp_path / name).mkdir()
+        w = World(tmp_path / name, log)
+        w.mapping = load_mapping(write_mapping(tmp_path / name / "items2.toml", items=ITEMS))
+        for action in steps:
+            play(w, action)
+            w.compare(settings=SETTINGS) if tick_each else None
+        w.compare(settings=SETTINGS)
+        histories[name] = {k: v[::3] for k, v in snapshot(w).items() if v[1] == "open"}
+        w.store.close()
+    assert histories["a"] == histories["b"] and histories["a"]
+
+
+def test_unreferenced_movement_arriving_later_covers_an_orphan_list_reported_before(tmp_path, log):  # noqa: F811
+    world = World(tmp_path, log)
+    world.mapping = load_mapping(write_mapping(tmp_path / "items2.toml", items=ITEMS))
+    try:
+        play(world, ("declare", "QD1", "DO-1", 5, "I", "0", 100, "MT-1"))
+        world.compare(settings=SETTINGS)
+        assert {v[0] for v in snapshot(world).values() if v[1] == "open"} == {"list_without_movement"}
+        play(world, ("move", "L9", "SKU-1", 5, None, "receipt", 90))  # no reference, same item, in the window
+        world.compare(settings=SETTINGS)
+        assert {v[0] for v in snapshot(world).values() if v[1] == "open"} == set()
+    finally:
+        world.store.close()
