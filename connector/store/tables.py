@@ -17,6 +17,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from connector.store.messages_columns import (MESSAGES_HEAD_CODES, MESSAGES_LINE_QTYS, MESSAGES_PASSPORT_CODES,
+                                              MESSAGES_PASSPORT_WTS)
 from connector.store.types import AwareDateTime, DecimalText
 
 metadata = MetaData()
@@ -92,6 +94,7 @@ receipts = Table(
     Column("manage_result", String(10)),
     Column("manage_date", AwareDateTime),
     Column("received_at", AwareDateTime, nullable=False),
+    Column("result_rank", Integer), Column("doc_state", String(100)),  # messages: rank + state it reported
     UniqueConstraint("source", "sha256", name="uq_receipts_file"),
 )
 
@@ -112,6 +115,7 @@ bond_invt_heads = Table(
     Column("invt_dcl_time", AwareDateTime),
     Column("prevd_time", AwareDateTime),
     Column("formal_vrfded_time", AwareDateTime),
+    *(Column(n, String(20)) for n in MESSAGES_HEAD_CODES),  # messages: list_stat, dcl_typecd, ... (below)
     Column("receipt_id", Integer, ForeignKey("receipts.id"), nullable=False),
     Column("updated_at", AwareDateTime, nullable=False),
 )
@@ -129,6 +133,7 @@ bond_invt_lines = Table(
     Column("dcl_qty", DecimalText),
     Column("lawf_unitcd", String(3)),
     Column("lawf_qty", DecimalText),
+    *(Column(n, DecimalText) for n in MESSAGES_LINE_QTYS), Column("modf_markcd", String(2)),  # messages
     Column("receipt_id", Integer, ForeignKey("receipts.id"), nullable=False),
 )
 
@@ -173,6 +178,8 @@ passports = Table(
     Column("wt_error", DecimalText),
     Column("dcl_time", AwareDateTime),
     Column("pass_time", AwareDateTime),
+    Column("secd_pass_time", AwareDateTime), *(Column(n, String(50)) for n in MESSAGES_PASSPORT_CODES),
+    *(Column(n, DecimalText) for n in MESSAGES_PASSPORT_WTS),  # messages (names below)
     Column("receipt_id", Integer, ForeignKey("receipts.id"), nullable=False),
     Column("updated_at", AwareDateTime, nullable=False),
 )
@@ -216,6 +223,10 @@ discrepancies = Table(
     Column("first_seen", AwareDateTime, nullable=False),
     Column("last_seen", AwareDateTime, nullable=False),
     Column("resolved_at", AwareDateTime),
+    Column("unit_key", String(300)),  # compare: the evaluation unit that produced it (incremental ticks)
+    Column("evidence", JSON),  # compare: movement revisions, declaration lines, receipts behind it
+    Column("ack_reason", Text),  # compare: `discrepancies ack ID --reason`
+    Column("acked_at", AwareDateTime),
 )
 Index("ix_discrepancies_status", discrepancies.c.status)
 
@@ -228,13 +239,14 @@ outbox = Table(
     Column("idempotency_key", String(100), nullable=False),
     Column("content_type", String(100), nullable=False),
     Column("body", LargeBinary, nullable=False),
-    Column("status", String(20), nullable=False),  # pending | sent | held
+    Column("status", String(20), nullable=False),  # pending | sent | dead
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", AwareDateTime, nullable=False),
     Column("last_status", Integer),
     Column("last_error", Text),
     Column("created_at", AwareDateTime, nullable=False),
     Column("sent_at", AwareDateTime),
+    Column("seq", Integer),  # delivery: order within its discrepancy (the discrepancy version)
 )
 Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at)
 
@@ -263,3 +275,8 @@ run_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+import connector.store.tables_compare  # noqa: E402,F401  (the comparator's tables)
+import connector.store.tables_messages  # noqa: E402,F401  (raw messages, 出入库单, 业务申报表)
+import connector.store.tables_delivery  # noqa: E402,F401  (sink circuit state, alert log)
+import connector.store.tables_delivery  # noqa: E402,F401  (sink state, alert de-duplication)
