@@ -279,4 +279,3 @@ run_log = Table(
 import connector.store.tables_compare  # noqa: E402,F401  (the comparator's tables)
 import connector.store.tables_messages  # noqa: E402,F401  (raw messages, 出入库单, 业务申报表)
 import connector.store.tables_delivery  # noqa: E402,F401  (sink circuit state, alert log)
-import connector.store.tables_delivery  # noqa: E402,F401  (sink state, alert de-duplication)
