@@ -93,7 +93,7 @@ def bench_throughput(tmp: Path) -> Iterator[str]:
     _quiet()
     receiver = FaultyReceiver(FAULT_RATE)
     store = Store.open(f"sqlite:///{tmp / 'state.db'}")
-    sink = HttpPushSink("push", HttpPushSink.Config(url=receiver.url, retries=0))
+    sink = HttpPushSink("push", HttpPushSink.Config(url=receiver.url, retries=0, allow_plaintext_loopback=True))
     now = datetime.now(UTC)
     with store.begin() as conn:
         for n in range(BACKLOG):
@@ -128,7 +128,7 @@ def bench_latency(tmp: Path) -> Iterator[str]:
     _quiet()
     receiver = FaultyReceiver(FAULT_RATE)
     store = Store.open(f"sqlite:///{tmp / 'state.db'}")
-    sink = HttpPushSink("push", HttpPushSink.Config(url=receiver.url, retries=0))
+    sink = HttpPushSink("push", HttpPushSink.Config(url=receiver.url, retries=0, allow_plaintext_loopback=True))
     queued: dict[str, float] = {}
     done = threading.Event()
     poller = threading.Thread(target=_poll, args=(store, sink, done))

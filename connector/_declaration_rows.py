@@ -44,6 +44,7 @@ class Records:
     passports: list[dict[str, Any]] = field(default_factory=list)
     passport_lines: list[dict[str, Any]] = field(default_factory=list)
     passport_links: list[dict[str, Any]] = field(default_factory=list)
+    passport_entry_links: list[dict[str, Any]] = field(default_factory=list)
     stock_bills: list[dict[str, Any]] = field(default_factory=list)
     stock_bill_lines: list[dict[str, Any]] = field(default_factory=list)
     business_forms: list[dict[str, Any]] = field(default_factory=list)
@@ -157,6 +158,9 @@ def _add_passports(reader: Reader, doc: DeclarationDocument, records: Records) -
         reader.rows(doc, "SasPassportDt", t.passport_lines, spec.PASSPORT_LINE_FIELDS, passportNo=head_no))
     links = reader.rows(doc, "SasPassportRlt", t.passport_links, spec.LINK_FIELDS, passportNo=head_no)
     records.passport_links.extend(_unique(links + _head_links(reader, doc)))
+    records.passport_entry_links.extend(_unique(reader.rows(  # two-step: the 报关单 numbers it carries
+        doc, "Sas2stepPassportRlt", t.metadata.tables["passport_entry_links"], spec.ENTRY_LINK_FIELDS,
+        passportNo=head_no)))
 
 
 def _add_ranked(reader: Reader, doc: DeclarationDocument, records: Records, head_section: str,

@@ -55,6 +55,7 @@ PASSPORT_LINE_FIELDS = (
     ("net_wt", "netWt", "dec"))
 LINK_FIELDS = (("passport_no", "passportNo", "str!"), ("rlt_tb_typecd", "rltTbTypecd", "str!"),
                ("rlt_no", "rltNo", "str!"))
+ENTRY_LINK_FIELDS = (("passport_no", "passportNo", "str!"), ("entry_id", "entryId", "str!"))  # Sas2stepPassportRlt
 STOCK_FIELDS = (
     ("sas_stock_no", "sasStockNo", "str!"), ("sas_stock_preent_no", "sasStockPreentNo", "str"),
     ("sas_dcl_no", "sasDclNo", "str"), ("master_cuscd", "masterCuscd", "str"),

@@ -11,58 +11,134 @@ import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 
 from adapters.declarations._common import DEFAULT_RETENTION_DAYS
 from connector._declaration_rows import Records
 from connector.abc import DeclarationDocument
-from connector.store.tables import (bond_invt_heads, bond_invt_lines, ledger_lines, passport_lines,
-                                    passport_links, passports, receipts)
-from connector.store.tables_messages import (business_form_lines, business_forms, cent_dcl_stock_links,
-                                             raw_messages, stock_bill_lines, stock_bills)
+from connector.store.tables import (
+    bond_invt_heads,
+    bond_invt_lines,
+    ledger_lines,
+    passport_lines,
+    passport_links,
+    passports,
+    receipts,
+)
+from connector.store.tables_messages import (
+    business_form_lines,
+    business_forms,
+    cent_dcl_stock_links,
+    passport_entry_links,
+    raw_messages,
+    stock_bill_lines,
+    stock_bills,
+)
 
 LEDGER_QTYS = ("in_qty", "actl_inc_qty", "actl_redc_qty", "prevd_inc_qty", "prevd_redc_qty")
 # (records attribute of heads, head table, key, [(records attribute of lines, line table)])
 _RANKED = (
     ("bond_invt_heads", bond_invt_heads, "bond_invt_no", [("bond_invt_lines", bond_invt_lines),
                                                            ("cent_dcl_stock_links", cent_dcl_stock_links)]),
-    ("passports", passports, "passport_no", [("passport_lines", passport_lines), ("passport_links", passport_links)]),
+    ("passports", passports, "passport_no", [("passport_lines", passport_lines), ("passport_links", passport_links),
+                                              ("passport_entry_links", passport_entry_links)]),
     ("stock_bills", stock_bills, "sas_stock_no", [("stock_bill_lines", stock_bill_lines)]),
     ("business_forms", business_forms, "sas_dcl_no", [("business_form_lines", business_form_lines)]),
 )
-_WITH_RECEIPT = {bond_invt_lines, cent_dcl_stock_links, stock_bill_lines, business_form_lines}
+_WITH_RECEIPT = {bond_invt_lines, cent_dcl_stock_links, stock_bill_lines, business_form_lines, passport_entry_links}
+HASH_CHUNK = 500  # hashes per IN (...) look-up
+# Statements built once (their compiled form is cached): the per-file path runs them thousands of times.
+_SEEN = {t.name: select(t.c.sha256).where((t.c.source == bindparam("source"))
+                                          & t.c.sha256.in_(bindparam("hashes", expanding=True)))
+         for t in (receipts, raw_messages)}
+_INSERT_RECEIPT = insert(receipts).returning(receipts.c.id, sort_by_parameter_order=True)
+_RANK = {t.name: select(t.c.result_rank).where(t.c[key] == bindparam("value")) for _, t, key, _ in _RANKED}
+_ANY = {(c.name, key): select(c.c[key]).where(c.c[key] == bindparam("value")).limit(1)
+        for _, _, key, children in _RANKED for _, c in children}
+_DELETE_ALL = {(c.name, key): delete(c).where(c.c[key] == bindparam("value"))
+               for _, _, key, children in _RANKED for _, c in children}
 
 
 def write_document(conn: Connection, source_name: str, doc: DeclarationDocument, records: Records,
                    now: datetime, retention_days: int = DEFAULT_RETENTION_DAYS) -> bool:
     """Write one document in the caller's transaction. False if these bytes were seen before."""
-    seen = select(receipts.c.id).where(and_(receipts.c.source == source_name, receipts.c.sha256 == doc.sha256))
-    if conn.execute(seen).first():
-        return False
-    receipt_id = conn.execute(insert(receipts), dict(  # parameters, not .values(): the compiled form is cached
+    return write_documents(conn, source_name, [(doc, records)], now, retention_days)[0]
+
+
+def write_documents(conn: Connection, source_name: str, batch: list[tuple[DeclarationDocument, Records]],
+                    now: datetime, retention_days: int = DEFAULT_RETENTION_DAYS) -> list[bool]:
+    """Write a batch of documents in the caller's transaction, in order; False for bytes seen before.
+
+    Per batch, not per file: one look-up of the hashes already stored, one multi-row insert of
+    the receipts (their ids in order) and one of the raw messages; then each document's heads,
+    lines and ledger lines in file order, so the ranking sees them as they arrived.
+    """
+    seen = _stored_hashes(conn, receipts, source_name, [doc.sha256 for doc, _ in batch])
+    fresh: list[bool] = []
+    for doc, _ in batch:
+        fresh.append(doc.sha256 not in seen)
+        seen.add(doc.sha256)  # the same bytes twice in one batch: the second is a duplicate
+    new = [(doc, records) for (doc, records), is_new in zip(batch, fresh) if is_new]
+    if not new:
+        return fresh
+    ids = conn.execute(_INSERT_RECEIPT, [dict(
         source=source_name, file_name=doc.name, sha256=doc.sha256, message_type=doc.message_type,
-        message_id=doc.message_id, received_at=now, **records.receipt)).inserted_primary_key[0]
-    keep_raw(conn, source_name, doc, records.receipt.get("business_id"), now, retention_days)
-    stamp = {"receipt_id": receipt_id, "updated_at": now}
+        message_id=doc.message_id, received_at=now, **records.receipt) for doc, records in new]).scalars().all()
+    _keep_raws(conn, source_name, new, now, retention_days)
+    for receipt_id, (_, records) in zip(ids, new):
+        _write_records(conn, records, {"receipt_id": receipt_id, "updated_at": now})
+    return fresh
+
+
+def _write_records(conn: Connection, records: Records, stamp: dict[str, Any]) -> None:
     for heads_attr, table, key, children in _RANKED:
         for head in getattr(records, heads_attr):
             _write_head(conn, records, table, key, {**head, **stamp}, children)
     for line in records.ledger_lines:
         _upsert_ledger_line(conn, {**line, **stamp})
-    return True
+
+
+def _stored_hashes(conn: Connection, table: Table, source_name: str, hashes: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(hashes), HASH_CHUNK):
+        found.update(conn.execute(_SEEN[table.name], {"source": source_name,
+                                                      "hashes": hashes[start:start + HASH_CHUNK]}).scalars())
+    return found
+
+
+def _raw_row(source_name: str, doc: DeclarationDocument, business_id: str | None, now: datetime,
+             retention_days: int) -> dict[str, Any]:
+    return dict(source=source_name, sha256=doc.sha256, file_name=doc.name[:400], message_type=doc.message_type[:40],
+                business_id=(business_id or None) and business_id[:100], size_bytes=len(doc.raw or b""),
+                codec="zlib", content=zlib.compress(doc.raw or b"", 6), received_at=now,
+                keep_until=now + timedelta(days=retention_days))
+
+
+def _keep_raws(conn: Connection, source_name: str, new: list[tuple[DeclarationDocument, Records]],
+               now: datetime, retention_days: int) -> None:
+    """The messages as received, compressed, kept at least `retention_days` (audit evidence)."""
+    kept = _stored_hashes(conn, raw_messages, source_name, [doc.sha256 for doc, _ in new if doc.raw is not None])
+    rows = [_raw_row(source_name, doc, records.receipt.get("business_id"), now, retention_days)
+            for doc, records in new if doc.raw is not None and doc.sha256 not in kept]
+    if rows:
+        conn.execute(insert(raw_messages), rows)
 
 
 def keep_raw(conn: Connection, source_name: str, doc: DeclarationDocument, business_id: str | None,
              now: datetime, retention_days: int) -> None:
-    """The message as received, compressed, kept at least `retention_days` (audit evidence)."""
-    exists = select(raw_messages.c.id).where(and_(raw_messages.c.source == source_name,
-                                                  raw_messages.c.sha256 == doc.sha256))
-    if doc.raw is None or conn.execute(exists).first():
+    """One message as received, compressed, kept at least `retention_days` (audit evidence)."""
+    if doc.raw is None or _stored_hashes(conn, raw_messages, source_name, [doc.sha256]):
         return
-    conn.execute(insert(raw_messages), dict(
-        source=source_name, sha256=doc.sha256, file_name=doc.name[:400], message_type=doc.message_type[:40],
-        business_id=(business_id or None) and business_id[:100], size_bytes=len(doc.raw), codec="zlib",
-        content=zlib.compress(doc.raw, 6), received_at=now, keep_until=now + timedelta(days=retention_days)))
+    conn.execute(insert(raw_messages), _raw_row(source_name, doc, business_id, now, retention_days))
 
 
 def _write_head(conn: Connection, records: Records, table: Table, key: str, head: dict[str, Any],
@@ -78,7 +154,7 @@ def _write_head(conn: Connection, records: Records, table: Table, key: str, head
 
 
 def _has_rows(conn: Connection, table: Table, key: str, value: str) -> bool:
-    return conn.execute(select(table.c[key]).where(table.c[key] == value).limit(1)).first() is not None
+    return conn.execute(_ANY[(table.name, key)], {"value": value}).first() is not None
 
 
 def _upsert_ranked(conn: Connection, table: Table, key: str, row: dict[str, Any]) -> bool:
@@ -87,8 +163,7 @@ def _upsert_ranked(conn: Connection, table: Table, key: str, row: dict[str, Any]
     Fields the receipt does not carry (None) keep their stored value: a status-only receipt or
     a posting without HdeApprResult moves the state, never erases the data.
     """
-    where = table.c[key] == row[key]
-    stored = conn.execute(select(table.c.result_rank).where(where)).first()
+    stored = conn.execute(_RANK[table.name], {"value": row[key]}).first()
     if stored is None:
         conn.execute(insert(table), row)
         return True
@@ -109,7 +184,7 @@ def _replace(conn: Connection, table: Table, key: str, value: str, rows: list[di
         for row in rows:
             conn.execute(delete(table).where(and_(*(c == row[c.name] for c in table.primary_key))))
     else:
-        conn.execute(delete(table).where(table.c[key] == value))
+        conn.execute(_DELETE_ALL[(table.name, key)], {"value": value})
     conn.execute(insert(table), rows)
 
 

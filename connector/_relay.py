@@ -168,6 +168,7 @@ class Run:
             _record(conn, row.id, attempts=attempts, next_attempt_at=due, last_status=exc.status,
                     last_error=_error_text(exc))
             self._endpoint_failure(conn, row, exc, now)
+            self._alert_advice(conn, row.sink, exc, now)
         self.counts["retry"] += 1
         self.log.warning("outbox.retry", outbox_id=row.id, sink=row.sink, outbox_event=row.event,
                          attempts=attempts, status=exc.status, error=str(exc), next_attempt_at=due.isoformat())
@@ -185,6 +186,7 @@ class Run:
                     last_error=_error_text(exc))
             if reason == "max_attempts":
                 self._endpoint_failure(conn, row, exc, now)
+                self._alert_advice(conn, row.sink, exc, now)
             self._alert_dead(conn, row, exc, reason, now)
         self.counts["dead"] += 1
         self.log.error("outbox.dead", outbox_id=row.id, sink=row.sink, outbox_event=row.event,
@@ -212,6 +214,14 @@ class Run:
                            summary=f"message {row.event} to {row.sink} is dead ({reason})",
                            detail={"sink": row.sink, "outbox_id": row.id, "outbox_event": row.event,
                                    "reason": reason, "status": exc.status, "error": str(exc)[:300]})
+
+    def _alert_advice(self, conn: Connection, sink: str, exc: SinkError, now: datetime) -> None:
+        """A sink error may name its own alert (TLS failure, unsafe address): about the sink, elsewhere."""
+        advice = getattr(exc, "alert", None)
+        if self.alerter is None or not isinstance(advice, dict):
+            return
+        self.alerter.queue(conn, kind=advice["kind"], subject=sink, now=now, exclude=[sink], action=advice["action"],
+                           summary=advice["summary"], detail=advice.get("detail"))
 
     def _alert_sink(self, conn: Connection, sink: str, exc: SinkError, gone: bool, now: datetime) -> None:
         if self.alerter is None:

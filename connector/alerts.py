@@ -117,3 +117,20 @@ def quarantined(store: Store, *, stage: str, source: str, reasons: dict[str, int
                 detail={"stage": stage, "source": source, "reason": reason, "rows": rows,
                         "see": "connector status (quarantine_open)"})
     return queued
+
+
+HALTED_ACTION = ("The stored cursor of this source cannot be valid any more (the WMS was restored or truncated); "
+                 "nothing is read from it until an operator decides: check the WMS, then "
+                 "`connector sources reset {source} --confirm` (docs/sources.md).")
+
+
+def source_halted(store: Store, *, source: str, message: str, routes: dict[str, list[str]], site: str,
+                  now: datetime, settings: DeliverySection | None = None) -> bool:
+    """Queue one `alert.source_halted` about a source (de-duplicated and rate-limited like any alert)."""
+    alerter = Alerter(routes, site, settings or DeliverySection())
+    with store.begin() as conn:
+        return alerter.queue(conn, kind="source_halted", subject=f"source:{source}", now=now,
+                             action=HALTED_ACTION.format(source=source),
+                             summary=f"source {source} is halted: {message}"[:300],
+                             detail={"stage": "source", "source": source, "reason": "cursor_invalid",
+                                     "error": message[:300]})

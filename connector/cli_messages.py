@@ -95,6 +95,8 @@ def render(found: dict[str, Any], zone: ZoneInfo) -> str:
     for p in found.get("passports", []):
         lines.append(f"  passport {p['passport_no']}: stucd {p['stucd']} {PASSPORT_STUCD.get(p['stucd'] or '', '')}, "
                      f"passed {_local(p['pass_time'], zone)}, vehicle {p['vehicle_no'] or '-'}")
+    if found.get("entries"):
+        lines.append(f"  报关单 entries (two-step): {', '.join(found['entries'])}")
     return "\n".join(lines)
 
 

@@ -23,7 +23,12 @@ from zoneinfo import ZoneInfo
 from adapters.declarations.wire import is_known
 from connector import quarantine
 from connector._declaration_rows import to_records
-from connector._declaration_store import DEFAULT_RETENTION_DAYS, LEDGER_QTYS, write_document  # noqa: F401
+from connector._declaration_store import (  # noqa: F401
+    DEFAULT_RETENTION_DAYS,
+    LEDGER_QTYS,
+    write_document,
+    write_documents,
+)
 from connector.abc import DeclarationSource
 from connector.errors import BadInputError
 from connector.store.engine import Store
@@ -75,8 +80,8 @@ def _commit(store: Store, source_name: str, adapter: DeclarationSource, batch: l
         return outcomes
     retention = getattr(adapter, "raw_retention_days", DEFAULT_RETENTION_DAYS)
     with store.begin() as conn:
-        fresh = [write_document(conn, source_name, doc, records, clock.now(), retention)
-                 for _, doc, records in batch]
+        fresh = write_documents(conn, source_name, [(doc, records) for _, doc, records in batch], clock.now(),
+                                retention)
         for (_, doc, _), new in zip(batch, fresh):
             if new and not is_known(doc.message_type):
                 quarantine.put(conn, stage=STAGE, source=source_name, ref=doc.name, reason="unknown_message_type",

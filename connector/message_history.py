@@ -38,7 +38,16 @@ def history(conn: Connection, doc_no: str) -> dict[str, Any] | None:
     result: dict[str, Any] = {"document": number, "kind": kind, "head": head, "receipts": rows}
     if kind and kind.startswith("核注清单"):
         result["passports"] = _linked_passports(conn, number)
+    if kind and kind.startswith("核放单"):
+        result["entries"] = _entry_links(conn, number)  # two-step (ICP101/SAS251): its 报关单 numbers
     return result
+
+
+def _entry_links(conn: Connection, passport_no: str) -> list[str]:
+    from connector.store.tables_messages import passport_entry_links as links
+
+    return list(conn.execute(select(links.c.entry_id).where(links.c.passport_no == passport_no)
+                             .order_by(links.c.entry_id)).scalars())
 
 
 def _head(conn: Connection, doc_no: str) -> tuple[str | None, dict[str, Any] | None]:

@@ -108,7 +108,8 @@ def test_delivery_tables_migrate_and_work_on_both_backends(any_store, receiver):
             enqueue(conn, sink="customs", event="discrepancy.opened", key=f"d1:{v}", discrepancy_id="d1",
                     payload={"v": v}, now=T0, seq=v)
     receiver.answer(410)
-    sink = HttpPushSink("customs", HttpPushSink.Config(url=receiver.url, retries=0), clock=clock)
+    sink = HttpPushSink("customs", HttpPushSink.Config(url=receiver.url, retries=0,
+                                                                 allow_plaintext_loopback=True), clock=clock)
     alerter = Alerter({"customs": ["discrepancy.*"], "ops": ["alert.*"]}, "zone-1", SETTINGS)
     try:
         counts = relay(any_store, {"customs": sink}, SETTINGS, clock, structlog.get_logger(), alerter=alerter)
@@ -120,3 +121,22 @@ def test_delivery_tables_migrate_and_work_on_both_backends(any_store, receiver):
         assert relay(any_store, {"customs": sink}, SETTINGS, clock, structlog.get_logger())["sent"] == 1
     finally:
         sink.close()
+
+
+def test_source_halted_goes_through_the_alerter_deduplicated_with_what_to_do(store):
+    for minutes in (0, 5):  # a second halt report within the repeat window is held back
+        alerts.source_halted(store, source="wms", message="cursor beyond the newest row", routes=ROUTES,
+                             site="zone-1", now=T0 + timedelta(minutes=minutes), settings=SETTINGS)
+    [(sink, body)] = _alerts(store)
+    alert = body["alert"]
+    assert sink == "wecom" and body["event"] == "alert.source_halted" and alert["subject"] == "source:wms"
+    assert "connector sources reset wms --confirm" in alert["action"] and alert["reason"] == "cursor_invalid"
+    assert "cursor beyond the newest row" in alert["summary"]
+
+
+def test_source_halted_through_sync_alert_halted_uses_the_same_alerter(store):
+    from connector import sync
+
+    for minutes in (0, 1):
+        sync.alert_halted(store, "wms", "restored", routes=ROUTES, site="zone-1", now=T0 + timedelta(minutes=minutes))
+    assert [body["event"] for _, body in _alerts(store)] == ["alert.source_halted"]

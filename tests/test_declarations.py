@@ -480,3 +480,28 @@ def test_ingest_receipts_out_of_order_keep_all_and_the_highest_rank_wins(store, 
     assert history == [("INV201", "4", 3), ("INV201", "Y", 1), ("INV211", None, 4)]
     [head] = rows(store, bond_invt_heads)
     assert (head["vrfded_markcd"], head["result_rank"], head["list_stat"]) == ("2", 4, None)
+
+
+TWO_STEP = "Z3105I241030T00000000075"
+ENTRY_RLT = "".join(f"<Sas2stepPassportRlt><passportNo>{TWO_STEP}</passportNo><entryId>{entry}</entryId>"
+                    f"</Sas2stepPassportRlt>" for entry in ("311120241119970515", "311120241119970516"))
+
+
+def test_ingest_two_step_passport_stores_its_entry_links_and_a_gate_pass_keeps_them(store, inbox, adapter):
+    from connector.store.tables_messages import passport_entry_links
+
+    drop(inbox, GX + "sas253.xml", ("<message_type>SAS253</message_type>", "<message_type>SAS251</message_type>"),
+         ("<SAS253>", "<SAS251>"), ("</SAS253>", "</SAS251>"),
+         ("</Sas2stepPassportBsc>", "</Sas2stepPassportBsc>" + ENTRY_RLT), name="a_SAS251.xml")
+    drop(inbox, GX + "sas253.xml", name="b_SAS253.xml")  # the gate pass carries no entry list
+    assert run(store, adapter)["ingested"] == 2
+    with store.read() as conn:
+        links = conn.execute(select(passport_entry_links.c.passport_no, passport_entry_links.c.entry_id)
+                             .order_by(passport_entry_links.c.entry_id)).all()
+        head = conn.execute(select(passports).where(passports.c.passport_no == TWO_STEP)).one()
+    assert links == [(TWO_STEP, "311120241119970515"), (TWO_STEP, "311120241119970516")]
+    assert head.result_rank == 4  # SAS253 result 1: passed the gate
+    from connector.message_history import history
+
+    with store.read() as conn:
+        assert history(conn, TWO_STEP)["entries"] == ["311120241119970515", "311120241119970516"]

@@ -45,7 +45,8 @@ def make_push(clock):
     built: list[HttpPushSink] = []
 
     def make(url: str, **fields) -> HttpPushSink:
-        data = {"url": url, "token": "${PUSH_TOKEN}", "retries": 0, "timeout_seconds": "2", **fields}
+        data = {"url": url, "token": "${PUSH_TOKEN}", "retries": 0, "timeout_seconds": "2",
+                "allow_plaintext_loopback": True, **fields}
         config = HttpPushSink.Config.model_validate(data, context={"environ": {"PUSH_TOKEN": TOKEN}})
         built.append(HttpPushSink("customs", config, clock=clock))
         return built[-1]

@@ -36,7 +36,8 @@ RUNNER = textwrap.dedent("""
     from connector.store.engine import Store
 
     store = Store.open(sys.argv[1])
-    sink = HttpPushSink("customs", HttpPushSink.Config(url=sys.argv[2], retries=0, timeout_seconds="5"))
+    sink = HttpPushSink("customs", HttpPushSink.Config(url=sys.argv[2], retries=0, timeout_seconds="5",
+                                                       allow_plaintext_loopback=True))
     settings = DeliverySection(batch_size=int(sys.argv[3]))
     print(json.dumps(relay(store, {"customs": sink}, settings, SystemClock(), structlog.get_logger())))
     sink.close()

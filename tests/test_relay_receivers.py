@@ -47,7 +47,7 @@ def world(store, clock, ca_receiver, receiver):
     push = HttpPushSink("customs", HttpPushSink.Config(url=server.url, ca_file=ca_file, retries=0,
                                                        timeout_seconds="0.5"), clock=clock)
     hook = WebhookSink("ops", WebhookSink.Config.model_validate(
-        {"url": receiver.url, "secret": "${S}", "retries": 0}, context={"environ": {"S": "whsec_c2VjcmV0"}}),
+        {"url": receiver.url, "secret": "${S}", "retries": 0, "allow_plaintext_loopback": True}, context={"environ": {"S": "whsec_c2VjcmV0"}}),
         clock=clock)
     yield World(store, clock, {"customs": push, "ops": hook}, server, receiver)
     push.close()
@@ -242,3 +242,65 @@ def test_update_is_never_delivered_before_the_open_it_follows(world):
     world.relay()
     paths = [json.loads(r.body)["version"] for r in world.customs.requests]
     assert paths == [1, 1, 2] and world.row(opened).sent_at <= world.row(updated).sent_at
+
+
+@pytest.mark.parametrize("kind", ["expired", "self_signed"])
+def test_tls_failure_alerts_elsewhere_with_the_certificate_subject_and_expiry(store, tmp_path, receiver, kind):
+    from tests.support.http_receiver import Receiver, local_ca, make_self_signed
+
+    clock = FixedClock(datetime.now(UTC).replace(microsecond=0))  # the expired certificate is judged by now
+    if kind == "expired":
+        ca, ca_file = local_ca(tmp_path)
+        server = ca_signed_receiver(ca, expired=True)
+    else:
+        import ssl
+
+        cert, key = make_self_signed(tmp_path)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(cert), str(key))
+        server, ca_file = Receiver(tls=ctx), None
+    push = HttpPushSink("customs", HttpPushSink.Config(url=server.url, ca_file=ca_file, retries=0), clock=clock)
+    hook = WebhookSink("ops", WebhookSink.Config.model_validate(
+        {"url": receiver.url, "secret": "${S}", "retries": 0, "allow_plaintext_loopback": True},
+        context={"environ": {"S": "whsec_c2VjcmV0"}}), clock=clock)
+    try:
+        world = World(store, clock, {"customs": push, "ops": hook}, server, receiver)
+        mid = world.enqueue()
+        world.relay()
+        world.relay()  # the alert goes out through the other channel
+        [alert] = [a for a in world.alerts() if a["kind"] == "sink_tls_failure"]
+    finally:
+        push.close()
+        hook.close()
+        server.stop()
+    assert server.requests == [] and world.row(mid).status == "pending"
+    assert alert["to"] == "ops" and alert["subject"] == "customs" and "ca_file" in alert["action"]
+    assert datetime.fromisoformat(alert["cert_not_after"]).tzinfo is not None
+    if kind == "expired":
+        assert alert["cert_expired"] is True and "EXPIRED" in alert["summary"] and "O=connector test CA" in \
+            alert["cert_issuer"]
+    else:
+        assert alert["cert_self_signed"] is True and alert["cert_subject"] == "CN=127.0.0.1"
+    assert alert["cert_subject"] in world.row(mid).last_error
+    [sent] = [json.loads(r.body) for r in receiver.requests]
+    assert sent["alert"]["cert_subject"] == alert["cert_subject"]
+
+
+def test_tls_failure_alert_is_not_repeated_while_the_receiver_stays_broken(store, tmp_path, receiver):
+    from tests.support.http_receiver import local_ca
+
+    clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
+    ca, ca_file = local_ca(tmp_path)
+    server = ca_signed_receiver(ca, "other.example")
+    push = HttpPushSink("customs", HttpPushSink.Config(url=server.url, ca_file=ca_file, retries=0), clock=clock)
+    try:
+        world = World(store, clock, {"customs": push}, server, receiver)
+        world.enqueue()
+        for _ in range(3):
+            world.relay()
+            clock.advance(minutes=10)
+        tls_alerts = [a for a in world.alerts() if a["kind"] == "sink_tls_failure"]
+    finally:
+        push.close()
+        server.stop()
+    assert len(tls_alerts) == 1 and "other.example" in tls_alerts[0]["cert_names"]

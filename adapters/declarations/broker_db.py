@@ -16,7 +16,7 @@ has the same hash and is recognised as a duplicate, so re-reading is idempotent.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,7 @@ from adapters.declarations._values import canonical, to_wire
 from adapters.sources._decode import to_aware
 from adapters.sources.sql import SqlSourceConfig, build_engine
 from connector.abc import DeclarationDocument, DeclarationSource
+from connector.clock import Clock, SystemClock
 from connector.config.schema import check_encoding, check_timezone
 from connector.config.secrets import Secret
 from connector.errors import BadInputError, RetryableSourceError
@@ -64,15 +65,16 @@ class BrokerDbSource(DeclarationSource):
         _enc = field_validator("encoding")(check_encoding)
         _url = field_validator("url")(SqlSourceConfig._no_literal_password.__func__)
 
-    def __init__(self, name: str, config: BrokerDbSource.Config, engine=None):
+    def __init__(self, name: str, config: BrokerDbSource.Config, engine=None, clock: Clock | None = None):
         self.name = name
         self.config = config
+        self.clock = clock or SystemClock()  # the App's clock: the lookback window is "now" minus days
         self.timezone = ZoneInfo(config.timezone)
         self.raw_retention_days = config.raw_retention_days
         self.engine = engine or build_engine(config)
 
     def pending(self) -> Iterator[Handle]:
-        since = datetime.now(UTC) - timedelta(days=self.config.lookback_days)
+        since = self.clock.now() - timedelta(days=self.config.lookback_days)
         handles = []
         for row in self._query(self.config.documents, {}):
             try:

@@ -10,13 +10,13 @@ name already taken gets a `_1`, `_2`, ... suffix.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import hashlib
 import os
 import shutil
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from pydantic import Field, field_validator
 from adapters.declarations import wire
 from adapters.declarations._common import EvidenceSettings
 from connector.abc import DeclarationDocument, DeclarationSource
+from connector.clock import Clock, SystemClock
 from connector.config.schema import check_encoding, check_timezone
 from connector.errors import BadInputError, RetryableSourceError, SourceError
 
@@ -56,9 +57,10 @@ class InboxSource(DeclarationSource):
         _tz = field_validator("timezone")(check_timezone)
         _enc = field_validator("encoding")(check_encoding)
 
-    def __init__(self, name: str, config: InboxSource.Config):
+    def __init__(self, name: str, config: InboxSource.Config, clock: Clock | None = None):
         self.name = name
         self.config = config
+        self.clock = clock or SystemClock()  # stamps failed_at; `settle_seconds` compares real file mtimes
         self.timezone = ZoneInfo(config.timezone)
         self.inbox = config.path
         self.processed = config.processed_path or config.path.parent / "processed"
@@ -111,7 +113,7 @@ class InboxSource(DeclarationSource):
         target = self._move(handle, self.failed_dir)
         try:
             note = (f"reason: {reason}\nfile: {handle.name}\nsha256: {_sha256(target)}\n"
-                    f"failed_at: {datetime.now(UTC).isoformat(timespec='seconds')}\n")
+                    f"failed_at: {self.clock.now().isoformat(timespec='seconds')}\n")
             target.with_name(target.name + ".reason.txt").write_text(note, encoding="utf-8")
         except OSError as exc:
             raise RetryableSourceError(f"{self.name}: cannot write reason for {target}: {exc}") from exc
@@ -119,6 +121,15 @@ class InboxSource(DeclarationSource):
     def _move(self, path: Path, folder: Path) -> Path:
         try:
             folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RetryableSourceError(f"{self.name}: cannot use {folder}: {exc}") from exc
+        try:
+            moved = _link_move(folder, path)
+        except OSError as exc:
+            raise RetryableSourceError(f"{self.name}: cannot move {path} to {folder}: {exc}") from exc
+        if moved is not None:
+            return moved
+        try:
             target = _reserve(folder, path.name)
         except OSError as exc:
             raise RetryableSourceError(f"{self.name}: cannot use {folder}: {exc}") from exc
@@ -139,11 +150,35 @@ class InboxSource(DeclarationSource):
                 f"processed {self.processed}, failed {self.failed_dir}")
 
 
-def _reserve(folder: Path, name: str) -> Path:
-    """Claim a free name by creating it exclusively; the move then replaces only our placeholder."""
+def _candidates(folder: Path, name: str) -> Iterator[Path]:
     stem, suffix = os.path.splitext(name)
     for n in range(10_000):
-        candidate = folder / (name if n == 0 else f"{stem}_{n}{suffix}")
+        yield folder / (name if n == 0 else f"{stem}_{n}{suffix}")
+
+
+def _link_move(folder: Path, path: Path) -> Path | None:
+    """Move by hard link + unlink: atomic, never replaces a file, no placeholder to create.
+
+    None when the folders cannot hard-link (another file system, a share without links): the
+    caller then reserves a name and moves.
+    """
+    for candidate in _candidates(folder, path.name):
+        try:
+            os.link(path, candidate)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            if exc.errno in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                return None
+            raise
+        path.unlink()
+        return candidate
+    raise FileExistsError(f"no free name for {path.name} in {folder}")
+
+
+def _reserve(folder: Path, name: str) -> Path:
+    """Claim a free name by creating it exclusively; the move then replaces only our placeholder."""
+    for candidate in _candidates(folder, name):
         try:
             with candidate.open("xb"):
                 return candidate

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -23,6 +22,7 @@ from pydantic import Field, field_validator
 from adapters.declarations._common import EvidenceSettings
 from adapters.declarations._values import canonical, to_wire
 from connector.abc import DeclarationDocument, DeclarationSource
+from connector.clock import Clock, SystemClock
 from connector.config.schema import check_timezone
 from connector.config.secrets import Secret
 from connector.errors import BadInputError, RetryableSourceError, SourceError
@@ -55,9 +55,11 @@ class LedgerApiSource(DeclarationSource):
 
         _tz = field_validator("timezone")(check_timezone)
 
-    def __init__(self, name: str, config: LedgerApiSource.Config, client: httpx.Client | None = None):
+    def __init__(self, name: str, config: LedgerApiSource.Config, client: httpx.Client | None = None,
+                 clock: Clock | None = None):
         self.name = name
         self.config = config
+        self.clock = clock or SystemClock()  # the App's clock: stamps queriedAt (the lines' as_of)
         self.timezone = ZoneInfo(config.timezone)
         self.raw_retention_days = config.raw_retention_days
         headers = {"Authorization": f"Bearer {config.token.reveal()}"} if config.token else {}
@@ -67,7 +69,7 @@ class LedgerApiSource(DeclarationSource):
         return iter(self.config.ledgers)
 
     def read(self, handle: str) -> DeclarationDocument:
-        queried = datetime.now(UTC)
+        queried = self.clock.now()
         lines = [self._line(item, handle, n) for n, item in enumerate(self._items(handle))]
         rows: dict[str, list[dict[str, Any]]] = {"BwsDt": lines} if lines else {}
         raw, sha256 = canonical(MESSAGE_TYPE, rows)

@@ -14,7 +14,8 @@ from typing import Any
 from connector.abc import OutboundMessage
 
 LINE_LIMIT = 300
-DETAIL_KEYS = ("sink", "source", "stage", "reason", "rows", "status", "error", "outbox_id")
+DETAIL_KEYS = ("sink", "source", "stage", "reason", "rows", "status", "error", "outbox_id", "cert_subject",
+               "cert_issuer", "cert_not_after")
 
 
 def document(message: OutboundMessage) -> dict[str, Any]:

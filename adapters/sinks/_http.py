@@ -2,7 +2,10 @@
 
 TLS is always verified (RELIABILITY.md B4): the context comes from `ssl.create_default_context`
 with the operator's CA bundle, TLS 1.2 at least, optional client certificate; there is no option
-to turn verification off. Redirects are never followed, proxies never come from the environment.
+to turn verification off, and plain `http://` is refused unless `allow_plaintext_loopback` is set
+for a receiver on this host. Redirects are never followed, proxies never come from the environment.
+Before each send the url's host is resolved and every address checked (no link-local/metadata).
+A TLS failure carries an alert naming the certificate the receiver presented (subject, expiry).
 A few quick in-call retries cover connection blips; the outbox owns the long retry schedule.
 """
 
@@ -15,15 +18,28 @@ from pathlib import Path
 
 import httpx
 from pydantic import Field, field_validator, model_validator
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
+from adapters.sinks import _peer_cert
 from adapters.sinks._responses import classify, ssl_failure, transport_error
-from adapters.sinks._urls import check_url, describe_url
+from adapters.sinks._urls import (
+    Resolver,
+    check_plaintext,
+    check_resolved,
+    check_url,
+    describe_url,
+    system_resolver,
+)
 from connector.abc import OutboundMessage, Sink
 from connector.clock import Clock, SystemClock
 from connector.config.schema import Strict
 from connector.config.secrets import Secret
-from connector.errors import ConfigError
+from connector.errors import ConfigError, RetryableSinkError
 
 CONNECT_SECONDS, WRITE_SECONDS, POOL_SECONDS = Decimal(5), Decimal(10), Decimal(5)
 RETRY_WAIT_INITIAL_SECONDS, RETRY_WAIT_MAX_SECONDS = 0.5, 4.0
@@ -51,8 +67,14 @@ class HttpSinkConfig(Strict):
     success_field: str | None = Field(default=None, min_length=1)
     timeout_seconds: Decimal = Field(default=Decimal(30), gt=0, le=300)
     retries: int = Field(default=2, ge=0, le=5)
+    allow_plaintext_loopback: bool = False
 
     _url = field_validator("url")(check_url)
+
+    @model_validator(mode="after")
+    def _tls_only(self) -> HttpSinkConfig:
+        check_plaintext(self.url, self.allow_plaintext_loopback)
+        return self
 
     @model_validator(mode="after")
     def _key_needs_cert(self) -> HttpSinkConfig:
@@ -102,11 +124,12 @@ class HttpSink(Sink):
 
     Config = HttpSinkConfig
 
-    def __init__(self, name: str, config: HttpSinkConfig,
-                 transport: httpx.BaseTransport | None = None, clock: Clock | None = None):
+    def __init__(self, name: str, config: HttpSinkConfig, transport: httpx.BaseTransport | None = None,
+                 clock: Clock | None = None, resolver: Resolver | None = None):
         self.name = name
         self.config = config
         self.clock = clock or SystemClock()
+        self.resolver = resolver or system_resolver
         self._client = build_client(name, config, transport)
 
     def headers(self, message: OutboundMessage) -> dict[str, str]:
@@ -122,6 +145,7 @@ class HttpSink(Sink):
         """After a 2xx: raise RetryableSinkError when the body says it failed (bots' errcode)."""
 
     def send(self, message: OutboundMessage) -> int:
+        self._check_destination()
         url, body, headers = self.request(message)
         response = self._post(url, body, headers)
         where = describe_url(self.config.url)  # the configured url: never a token added to it
@@ -138,7 +162,35 @@ class HttpSink(Sink):
         try:
             return retrying(self._client.post, url, content=body, headers=headers)
         except httpx.TransportError as exc:
-            raise transport_error(exc, self.config.url) from None
+            error = transport_error(exc, self.config.url)
+            if ssl_failure(exc) is not None:
+                raise self._tls_failure(error) from None
+            raise error from None
+
+    def _check_destination(self) -> None:
+        """Every address the host resolves to now must be safe; else nothing is sent (alerted)."""
+        problem = check_resolved(self.config.url, self.resolver)
+        if problem is None:
+            return
+        error = RetryableSinkError(f"{problem}; refused, nothing was sent")
+        error.alert = {"kind": "sink_unsafe_address", "summary": f"sink {self.name}: {problem}; nothing is sent",
+                       "action": "Check the sink's url and the DNS/hosts entry of its host; the messages stay "
+                                 "in the outbox and are retried.",
+                       "detail": {"sink": self.name, "error": str(error)[:300]}}
+        raise error
+
+    def _tls_failure(self, error: RetryableSinkError) -> RetryableSinkError:
+        """Name the certificate the receiver presented (fetched unverified, only to describe it)."""
+        timeout = float(min(CONNECT_SECONDS, self.config.timeout_seconds))
+        cert = _peer_cert.describe_peer(self.config.url, timeout, self.clock.now())
+        tls = RetryableSinkError(f"{error}; {_peer_cert.summary(cert)}")
+        tls.alert = {"kind": "sink_tls_failure",
+                     "summary": f"sink {self.name}: TLS failure with {describe_url(self.config.url)}; "
+                                f"{_peer_cert.summary(cert)}",
+                     "action": "Renew or fix the receiver's certificate, or set the sink's ca_file to the CA that "
+                               "issued it; verification stays on. Messages stay in the outbox and are retried.",
+                     "detail": {"sink": self.name, "error": str(error)[:300], **(cert or {})}}
+        return tls
 
     def check(self) -> str:
         ca = self.config.ca_file or "system CAs"

@@ -12,6 +12,7 @@ import httpx
 
 from adapters.sinks import signing
 from adapters.sinks._http import HttpSink, HttpSinkConfig
+from adapters.sinks._urls import Resolver
 from connector.abc import OutboundMessage
 from connector.clock import Clock
 from connector.config.secrets import Secret
@@ -35,8 +36,8 @@ class HttpPushSink(HttpSink):
     config: Config
 
     def __init__(self, name: str, config: Config, transport: httpx.BaseTransport | None = None,
-                 clock: Clock | None = None):
-        super().__init__(name, config, transport=transport, clock=clock)
+                 clock: Clock | None = None, resolver: Resolver | None = None):
+        super().__init__(name, config, transport=transport, clock=clock, resolver=resolver)
 
     def headers(self, message: OutboundMessage) -> dict[str, str]:
         headers = super().headers(message)

@@ -4,7 +4,8 @@ Each message becomes one mail whose Message-ID is derived from the outbox id, so
 that de-duplicates by Message-ID drops a retried copy. SMTP answers map to the relay's receiver
 semantics: 535/534 (authentication) stops the sink like HTTP 401; other 5xx refuse the message
 for good (dead, alerted); 4xx and connection or TLS failures are retried later. `security =
-"none"` (plaintext) exists only for a relay on the same host; it is never the default.
+"none"` (plaintext) is accepted only for a relay on the same host (127.0.0.1, ::1, localhost);
+it is never the default.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from adapters.sinks import _chat
+from adapters.sinks._urls import LOOPBACK_NAMES
 from connector.abc import OutboundMessage, Sink
 from connector.clock import Clock, SystemClock
 from connector.config.schema import Strict
@@ -39,6 +41,12 @@ class SmtpSink(Sink):
         recipients: list[str] = Field(min_length=1)
         ca_file: Path | None = None
         timeout_seconds: int = Field(default=30, ge=1, le=300)
+
+        @model_validator(mode="after")
+        def _plaintext_only_on_this_host(self) -> SmtpSink.Config:
+            if self.security == "none" and self.host.lower().strip("[]").rstrip(".") not in LOOPBACK_NAMES:
+                raise ValueError(f'security = "none" (plaintext) is for a relay on this host only, not {self.host}')
+            return self
 
     def __init__(self, name: str, config: Config, clock: Clock | None = None):
         self.name, self.config, self.clock = name, config, clock or SystemClock()

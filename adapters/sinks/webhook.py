@@ -16,6 +16,7 @@ import httpx
 from pydantic import model_validator
 
 from adapters.sinks._http import HttpSink, HttpSinkConfig
+from adapters.sinks._urls import Resolver
 from connector.abc import OutboundMessage
 from connector.clock import Clock
 from connector.config.secrets import Secret
@@ -55,8 +56,8 @@ class WebhookSink(HttpSink):
     config: Config
 
     def __init__(self, name: str, config: Config, transport: httpx.BaseTransport | None = None,
-                 clock: Clock | None = None):
-        super().__init__(name, config, transport=transport, clock=clock)
+                 clock: Clock | None = None, resolver: Resolver | None = None):
+        super().__init__(name, config, transport=transport, clock=clock, resolver=resolver)
         self._key = signing_key(config.secret.reveal())
 
     def headers(self, message: OutboundMessage) -> dict[str, str]:

@@ -148,11 +148,13 @@ timezone = "Asia/Shanghai"
 [sinks.supervision]  # the supervision platform gets discrepancies only
 adapter = "http_push"
 url = {push_url}
+allow_plaintext_loopback = true  # the demo receiver is http://127.0.0.1 on this host; real sinks use https://
 events = ["discrepancy.*"]
 
 [sinks.alerts]  # every event: discrepancies and quarantine alerts
 adapter = "webhook"
 url = {alerts_url}
+allow_plaintext_loopback = true
 secret = "${{{secret_env}}}"  # by reference; the demo sets it for its own run only
 """
 

@@ -5,6 +5,7 @@
 - `stock_bills` / `stock_bill_lines`: 出入库单 (SAS111 as declared, SAS211/212/213 receipts).
 - `business_forms` / `business_form_lines`: 业务申报表 (SAS101 as declared, SAS201/202/203 receipts).
 - `cent_dcl_stock_links`: SasCentDclStock, a 集报 核注清单 <-> the 出入库单 it summarises.
+- `passport_entry_links`: Sas2stepPassportRlt, a two-step 核放单 (ICP101/SAS251) <-> each 报关单 `entryId`.
 
 Heads carry `manage_result` + `result_rank` like `bond_invt_heads`: a later receipt of lower rank
 never overwrites them (DOMAIN.md §1.7). Every receipt itself stays in `receipts`.
@@ -129,3 +130,11 @@ cent_dcl_stock_links = Table(
     Column("receipt_id", Integer, ForeignKey("receipts.id"), nullable=False),
 )
 Index("ix_cent_dcl_stock_links_stock", cent_dcl_stock_links.c.sas_stock_no)
+
+passport_entry_links = Table(
+    "passport_entry_links", metadata,
+    Column("passport_no", String(64), primary_key=True),
+    Column("entry_id", String(64), primary_key=True),  # 报关单号 (18 digits)
+    Column("receipt_id", Integer, ForeignKey("receipts.id"), nullable=False),
+)
+Index("ix_passport_entry_links_entry", passport_entry_links.c.entry_id)

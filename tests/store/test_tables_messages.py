@@ -23,7 +23,7 @@ from connector.store.tables_messages import raw_messages
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "customs" / "gx-customs-bridge"
 NEW_TABLES = {"raw_messages", "stock_bills", "stock_bill_lines", "business_forms", "business_form_lines",
-              "cent_dcl_stock_links"}
+              "cent_dcl_stock_links", "passport_entry_links"}
 
 
 @pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
@@ -62,3 +62,22 @@ def test_real_receipts_round_trip_through_the_new_columns(store, tmp_path):
         Decimal("13000"), Decimal("1000"), "0")
     assert zlib.decompress(raw.content) == data
     assert raw.keep_until.tzinfo is not None
+
+
+def test_two_step_entry_links_are_written_and_read_back(store):
+    from sqlalchemy import insert
+
+    from connector.store.tables import receipts
+    from connector.store.tables_messages import passport_entry_links
+
+    now = datetime(2024, 10, 30, 7, 41, tzinfo=UTC)
+    with store.begin() as conn:
+        receipt_id = conn.execute(insert(receipts).values(
+            source="inbox", file_name="SAS251.xml", sha256="0" * 64, message_type="SAS251",
+            received_at=now)).inserted_primary_key[0]
+        conn.execute(insert(passport_entry_links), [
+            {"passport_no": "Z3105I241030T00000000075", "entry_id": e, "receipt_id": receipt_id}
+            for e in ("311120241119970515", "311120241119970516")])
+    with store.read() as conn:
+        assert sorted(conn.execute(select(passport_entry_links.c.entry_id)).scalars()) == [
+            "311120241119970515", "311120241119970516"]

@@ -98,3 +98,17 @@ def test_config_example_documents_every_key_of_the_broker_and_ledger_api_adapter
     keys = {m[1] for m in re.finditer(r"^#?\s*([a-z_]+)\s*=", example, re.M)}
     for cls in (BrokerDbSource, LedgerApiSource):
         assert set(cls.Config.model_fields) <= keys, cls.__name__
+
+
+def test_broker_lookback_is_measured_from_the_apps_clock(tmp_path):
+    db = tmp_path / "broker.sqlite"
+    broker_db(db, changed="2001-01-01 00:00:00")
+    config = BrokerDbSource.Config(url=f"sqlite:///{db}", timezone="Asia/Shanghai", documents=DOCUMENTS,
+                                   sections=SECTIONS)
+    then = BrokerDbSource("broker", config, clock=FixedClock(datetime(2001, 1, 5, tzinfo=UTC)))
+    later = BrokerDbSource("broker", config, clock=FixedClock(datetime(2001, 3, 5, tzinfo=UTC)))
+    try:
+        assert [h.doc_no for h in then.pending()] == ["QD311124I000067486"] and list(later.pending()) == []
+    finally:
+        then.close()
+        later.close()

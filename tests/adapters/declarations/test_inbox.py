@@ -176,3 +176,22 @@ def test_check_with_a_destination_that_is_a_file_is_a_source_error(inbox):
     with pytest.raises(SourceError, match="processed is not a folder"):
         source(inbox).check()
 
+
+
+def test_done_across_file_systems_falls_back_to_a_reserved_move(inbox, tmp_path):
+    import shutil
+    import tempfile
+
+    other = Path(tempfile.mkdtemp(dir="/dev/shm")) if Path("/dev/shm").is_dir() else None
+    if other is None or os.stat(other).st_dev == os.stat(inbox).st_dev:
+        pytest.skip("needs a second file system (/dev/shm) to make hard links impossible")
+    try:
+        (other / "processed").mkdir()
+        (other / "processed" / "a.INV").write_bytes(b"older")
+        adapter = InboxSource("inbox", InboxSource.Config(path=inbox, timezone="Asia/Shanghai", settle_seconds=0,
+                                                          processed_path=other / "processed"))
+        adapter.done(drop(inbox, "a.INV", b"<x/>"))
+        assert (other / "processed" / "a_1.INV").read_bytes() == b"<x/>" and not (inbox / "a.INV").exists()
+        assert (other / "processed" / "a.INV").read_bytes() == b"older"
+    finally:
+        shutil.rmtree(other)

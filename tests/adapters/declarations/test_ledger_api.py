@@ -74,3 +74,16 @@ def test_ledger_api_http_error_is_retryable_and_writes_nothing(store, receiver):
     api.close()
     with store.read() as conn:
         assert conn.execute(select(ledger_lines)).all() == []
+
+
+def test_ledger_api_query_time_comes_from_the_apps_clock(store, receiver):  # noqa: F811
+    receiver.answer(page(item(1, "5")))
+    queried = datetime(2024, 9, 1, 2, 30, tzinfo=UTC)
+    config = LedgerApiSource.Config(url=receiver.url, ledgers=("T3111W000076",), page_size=2)
+    api = LedgerApiSource("ledger", config, clock=FixedClock(queried))
+    try:
+        ingest(store, "ledger", api, FixedClock(datetime(2024, 9, 2, tzinfo=UTC)), structlog.get_logger())
+    finally:
+        api.close()
+    with store.read() as conn:
+        assert conn.execute(select(ledger_lines.c.as_of)).scalar_one() == queried

@@ -46,6 +46,7 @@ def build():
     built = []
 
     def make(cls, **fields):
+        fields = {"allow_plaintext_loopback": True, **fields}  # the receiver is http://127.0.0.1
         config = cls.Config.model_validate(fields, context={"environ": SECRETS})
         built.append(cls("bot", config, clock=FixedClock(NOW)))
         return built[-1]

@@ -27,7 +27,7 @@ def make_sink():
     built: list[HttpPushSink] = []
 
     def make(url: str, **fields) -> HttpPushSink:
-        data = {"url": url, "retries": 0, "timeout_seconds": "2", **fields}
+        data = {"url": url, "retries": 0, "timeout_seconds": "2", "allow_plaintext_loopback": True, **fields}
         config = HttpPushSink.Config.model_validate(data, context={"environ": {"PUSH_TOKEN": TOKEN}})
         built.append(HttpPushSink("customs", config, clock=FixedClock(NOW)))
         return built[-1]

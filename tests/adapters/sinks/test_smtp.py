@@ -110,3 +110,11 @@ def test_send_to_closed_port_is_retryable():
                                             recipients=["d@e.f"], timeout_seconds=2))
     with pytest.raises(RetryableSinkError, match="cannot deliver"):
         sink.send(MESSAGE)
+
+
+def test_config_plaintext_to_a_remote_server_is_refused():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="this host only"):
+        SmtpSink.Config(host="smtp.example.com", security="none", sender="a@b.c", recipients=["d@e.f"])
+    assert SmtpSink.Config(host="127.0.0.1", security="none", sender="a@b.c", recipients=["d@e.f"]).port == 587

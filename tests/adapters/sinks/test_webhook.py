@@ -28,7 +28,8 @@ def make_sink():
     built: list[WebhookSink] = []
 
     def make(url: str, secret: str = WHSEC, **fields) -> WebhookSink:
-        data = {"url": url, "secret": "${HOOK_SECRET}", "retries": 0, "timeout_seconds": "2", **fields}
+        data = {"url": url, "secret": "${HOOK_SECRET}", "retries": 0, "timeout_seconds": "2",
+                "allow_plaintext_loopback": True, **fields}
         config = WebhookSink.Config.model_validate(data, context={"environ": {"HOOK_SECRET": secret}})
         built.append(WebhookSink("alerts", config, clock=FixedClock(NOW)))
         return built[-1]
@@ -101,7 +102,8 @@ def test_send_verifies_with_the_reference_standardwebhooks_package(receiver):
 
     from connector.clock import SystemClock
 
-    config = WebhookSink.Config.model_validate({"url": receiver.url, "secret": "${HOOK_SECRET}", "retries": 0},
+    config = WebhookSink.Config.model_validate({"url": receiver.url, "secret": "${HOOK_SECRET}", "retries": 0,
+                                                "allow_plaintext_loopback": True},
                                                context={"environ": {"HOOK_SECRET": WHSEC}})
     sink = WebhookSink("alerts", config, clock=SystemClock())  # the verifier checks the timestamp (±5 min)
     try:

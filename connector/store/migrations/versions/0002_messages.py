@@ -15,6 +15,7 @@ depends_on = None
 AWARE = connector.store.types.AwareDateTime(length=32)
 DECIMAL = connector.store.types.DecimalText(length=40)
 NEW_TABLES = ('stock_bill_lines', 'stock_bills', 'business_form_lines', 'business_forms', 'cent_dcl_stock_links',
+              'passport_entry_links',
               'raw_messages')
 NEW_COLUMNS = {
     'bond_invt_heads': ('list_stat', 'dcl_typecd', 'vrfded_modecd', 'invt_iochkpt_stucd', 'passport_used_typecd',
@@ -92,6 +93,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('cent_dcl_stock_links', schema=None) as batch_op:
         batch_op.create_index('ix_cent_dcl_stock_links_stock', ['sas_stock_no'], unique=False)
+
+    op.create_table('passport_entry_links',
+    sa.Column('passport_no', sa.String(length=64), nullable=False),
+    sa.Column('entry_id', sa.String(length=64), nullable=False),
+    sa.Column('receipt_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['receipt_id'], ['receipts.id'], ),
+    sa.PrimaryKeyConstraint('passport_no', 'entry_id')
+    )
+    with op.batch_alter_table('passport_entry_links', schema=None) as batch_op:
+        batch_op.create_index('ix_passport_entry_links_entry', ['entry_id'], unique=False)
 
     op.create_table('stock_bill_lines',
     sa.Column('sas_stock_no', sa.String(length=64), nullable=False),
