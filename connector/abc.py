@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -35,6 +36,20 @@ class SourceAdapter(ABC):
         """Rows the cursor can never reach (no cursor value), to quarantine. Default: none."""
         return []
 
+    keeps_cursor: bool = True  # False: every run is a full pass diffed against what was staged
+
+    def start_cursor(self, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Where a run starts (an adapter may rewind for an overlap re-read). Default: the stored one."""
+        return stored
+
+    def cursor_problem(self, stored: dict[str, Any] | None) -> str | None:
+        """Why a stored cursor cannot be valid any more (source restored, truncated), or None."""
+        return None
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """The WMS's own on-hand table as rows of sku, qty, uom (for the reconciliation)."""
+        raise NotImplementedError(f"{type(self).__name__} has no on-hand snapshot")
+
     def close(self) -> None:
         """Release connections."""
 
@@ -48,12 +63,18 @@ class DeclarationDocument:
     message_type: str
     message_id: str | None
     rows: dict[str, list[dict[str, Any]]]  # table name -> rows in wire field names
+    raw: bytes | None = None  # the bytes as received (kept as evidence); sha256 is their hash
 
 
 class DeclarationSource(ABC):
-    """Reads customs declaration data (InBox files, broker DB, ledger API)."""
+    """Reads customs declaration data (InBox files, broker DB, ledger API).
+
+    Instances expose `timezone` (a tzinfo: the zone of the wall-clock times they read; customs
+    sends Asia/Shanghai) and may expose `raw_retention_days` (how long raw messages are kept).
+    """
 
     Config: ClassVar[type[BaseModel]]
+    timezone: tzinfo
 
     @abstractmethod
     def pending(self) -> Iterator[Any]:

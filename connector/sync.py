@@ -3,12 +3,15 @@
 Each batch is one store transaction: its movements (a changed row becomes a new revision, an
 unchanged re-read is skipped by content hash), its bad rows (quarantine) and the cursor that
 covers exactly those rows. A crash between batches loses nothing and repeats nothing.
+
+A stored cursor that cannot be valid any more (the source was restored or truncated) halts the
+source: the cursor is kept, the reason is recorded, one alert is sent, and nothing is read until an
+operator runs `connector sources reset`. A source without a cursor (`snapshot`) is read in full
+each run; a line staged before and no longer returned is quarantined as `movement_vanished`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -16,38 +19,87 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from connector import quarantine
+from connector._staging import content_hash, latest_revisions, stage_movements  # noqa: F401 (re-exported)
 from connector.abc import SourceAdapter
-from connector.model import Batch, Movement
+from connector.errors import FatalSourceError
+from connector.model import Batch
 from connector.store.engine import Store
-from connector.store.tables import movements, source_cursors
+from connector.store.tables import quarantine as quarantine_table
+from connector.store.tables import source_cursors
+
+
+class SourceHalted(FatalSourceError):
+    """The source is halted (cursor invalid); `new` is True on the run that found it."""
+
+    def __init__(self, message: str, new: bool):
+        super().__init__(message)
+        self.new = new
 
 
 def sync_source(store: Store, name: str, adapter: SourceAdapter, *, clock, log, batch_size: int,
-                max_batches: int = 1000) -> dict[str, Any]:
+                max_batches: int = 1_000_000, progress=None) -> dict[str, Any]:
     """Read until the source is exhausted (or max_batches); return counts, reasons quarantined."""
+    stored = _checked_cursor(store, name, adapter, clock)
     counts: Counter = Counter()
     unkeyed = adapter.fetch_unkeyed()
     reasons: Counter = Counter(e.reason for e in unkeyed)
     if unkeyed:
         with store.begin() as conn:
             counts.update(stage_batch(conn, name, Batch([], unkeyed, None, True), clock.now()))
+    seen: set[str] | None = None if adapter.keeps_cursor else set()
+    cursor = adapter.start_cursor(stored) if adapter.keeps_cursor else None
     for _ in range(max_batches):
-        with store.read() as conn:
-            cursor = load_cursor(conn, name)
         batch = adapter.fetch(cursor, batch_size)
+        if seen is not None:
+            seen.update(m.line_key for m in batch.movements)
+            seen.update(e.line_key for e in batch.errors)
         with store.begin() as conn:
-            counts.update(stage_batch(conn, name, batch, clock.now()))
+            counts.update(stage_batch(conn, name, batch, clock.now(), save=adapter.keeps_cursor))
         reasons.update(e.reason for e in batch.errors)
+        cursor = batch.cursor
+        if progress is not None:
+            progress(len(batch.movements) + len(batch.errors))
         if batch.exhausted:
+            if seen is not None:
+                reasons.update(_vanished(store, name, seen, clock.now()))
             break
+    if progress is not None and hasattr(progress, "close"):
+        progress.close()
     for reason, n in reasons.items():
         log.warning("source_rows_quarantined", source=name, reason=reason, rows=n)
     return {**counts, "quarantined_by_reason": dict(reasons)}
 
 
+def _checked_cursor(store: Store, name: str, adapter: SourceAdapter, clock) -> dict[str, Any] | None:
+    with store.read() as conn:
+        row = conn.execute(select(source_cursors).where(source_cursors.c.source == name)).first()
+    if row is not None and row.halted_reason:
+        raise SourceHalted(f"source {name} is halted: {row.halted_reason} "
+                           f"(check the WMS, then `connector sources reset {name} --confirm`)", new=False)
+    stored = _decode_cursor(row.value) if row is not None and row.value else None
+    problem = adapter.cursor_problem(stored)
+    if problem:
+        with store.begin() as conn:
+            conn.execute(source_cursors.update().where(source_cursors.c.source == name)
+                         .values(halted_reason=problem, updated_at=clock.now()))
+        raise SourceHalted(f"source {name} halted: {problem}", new=True)
+    return stored
+
+
+def _vanished(store: Store, name: str, seen: set[str], now: datetime) -> Counter:
+    """Lines staged before that a full pass no longer returns: reported, never silently dropped."""
+    with store.begin() as conn:
+        gone = [key for key, (_, digest) in latest_revisions(conn, name, None).items() if key not in seen]
+        for key in gone:
+            quarantine.put(conn, stage="source", source=name, ref=key, reason="movement_vanished",
+                           detail="the line was staged before and the WMS no longer returns it",
+                           payload={"line_key": key}, now=now)
+    return Counter({"movement_vanished": len(gone)}) if gone else Counter()
+
+
 def load_cursor(conn: Connection, name: str) -> dict[str, Any] | None:
     row = conn.execute(select(source_cursors.c.value).where(source_cursors.c.source == name)).first()
-    return _decode_cursor(row[0]) if row else None
+    return _decode_cursor(row[0]) if row and row[0] else None
 
 
 def save_cursor(conn: Connection, name: str, cursor: dict[str, Any], now: datetime) -> None:
@@ -58,65 +110,30 @@ def save_cursor(conn: Connection, name: str, cursor: dict[str, Any], now: dateti
         conn.execute(source_cursors.insert().values(source=name, value=value, updated_at=now))
 
 
-def stage_batch(conn: Connection, name: str, batch: Batch, now: datetime) -> Counter:
+def reset_cursor(conn: Connection, name: str) -> bool:
+    """Forget a source's cursor and halt (operator's decision): the next sync starts from the start."""
+    return conn.execute(source_cursors.delete().where(source_cursors.c.source == name)).rowcount > 0
+
+
+def stage_batch(conn: Connection, name: str, batch: Batch, now: datetime, save: bool = True) -> Counter:
     counts: Counter = Counter(read=len(batch.movements) + len(batch.errors))
     counts.update(stage_movements(conn, name, batch.movements, now))
-    # a row fixed at the source closes its quarantine entry
-    quarantine.resolve_many(conn, stage="source", source=name, refs=[m.line_key for m in batch.movements], now=now)
+    if batch.movements and _has_open_quarantine(conn, name):  # a row fixed at the source closes its entry
+        quarantine.resolve_many(conn, stage="source", source=name, refs=[m.line_key for m in batch.movements],
+                                now=now)
     for error in batch.errors:
         quarantine.put(conn, stage="source", source=name, ref=error.line_key, reason=error.reason,
                        detail=error.detail, payload=error.raw, now=now)
         counts["quarantined"] += 1
-    if batch.cursor is not None:
+    if save and batch.cursor is not None:
         save_cursor(conn, name, batch.cursor, now)
     return counts
 
 
-def stage_movements(conn: Connection, name: str, batch: list[Movement], now: datetime) -> Counter:
-    """Insert a new revision for each line whose content changed: 'new', 'revised' or 'unchanged'."""
-    counts: Counter = Counter()
-    latest = _latest_revisions(conn, name, {m.line_key for m in batch})
-    rows = []
-    for movement in batch:
-        digest = content_hash(movement)
-        revision, previous = latest.get(movement.line_key, (0, None))
-        if previous == digest:
-            counts["unchanged"] += 1
-            continue
-        latest[movement.line_key] = (revision + 1, digest)
-        rows.append(_row(movement, revision + 1, digest, now))
-        counts["revised" if revision else "new"] += 1
-    if rows:
-        conn.execute(movements.insert(), rows)
-    return counts
-
-
-def _latest_revisions(conn: Connection, name: str, keys: set[str]) -> dict[str, tuple[int, str]]:
-    found: dict[str, tuple[int, str]] = {}
-    ordered = sorted(keys)
-    for start in range(0, len(ordered), 500):
-        chunk = ordered[start:start + 500]
-        query = (select(movements.c.line_key, movements.c.revision, movements.c.content_hash)
-                 .where(movements.c.source == name, movements.c.line_key.in_(chunk)))
-        for key, revision, digest in conn.execute(query):
-            if revision > found.get(key, (0, ""))[0]:
-                found[key] = (revision, digest)
-    return found
-
-
-def _row(movement: Movement, revision: int, digest: str, now: datetime) -> dict[str, Any]:
-    return dict(source=movement.source, line_key=movement.line_key, revision=revision, content_hash=digest,
-                sku=movement.sku, qty=movement.qty, uom=movement.uom, movement_type=movement.movement_type,
-                doc_ref=movement.doc_ref, lot=movement.lot, location=movement.location,
-                occurred_at=movement.occurred_at, changed_at=movement.changed_at, extra=movement.extra or None,
-                staged_at=now, ledger_state="pending", mapping_version=None)
-
-
-def content_hash(movement: Movement) -> str:
-    """What makes a revision: every business field, not the change timestamp."""
-    fields = [movement.sku, str(movement.qty.normalize()), movement.uom, movement.movement_type,
-              movement.doc_ref, movement.lot, movement.location, movement.occurred_at.isoformat()]
-    return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode()).hexdigest()
+def _has_open_quarantine(conn: Connection, name: str) -> bool:
+    q = quarantine_table.c
+    return conn.execute(select(q.id).where(q.stage == "source", q.source == name, q.resolved_at.is_(None))
+                        .limit(1)).first() is not None
 
 
 def _encode_cursor(cursor: dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +146,8 @@ def _typed(value: Any) -> dict[str, Any]:
         raise ValueError("a cursor value cannot be NULL")
     if isinstance(value, datetime):
         return {"t": "datetime", "v": value.isoformat()}
+    if isinstance(value, (bytes, bytearray, memoryview)):  # SQL Server rowversion
+        return {"t": "bytes", "v": bytes(value).hex()}
     if isinstance(value, (int, str, float)):
         return {"t": type(value).__name__, "v": value}
     return {"t": type(value).__name__, "v": str(value)}
@@ -137,5 +156,15 @@ def _typed(value: Any) -> dict[str, Any]:
 def _decode_cursor(value: dict[str, Any]) -> dict[str, Any]:
     from decimal import Decimal
 
-    parse = {"datetime": datetime.fromisoformat, "int": int, "str": str, "float": float, "Decimal": Decimal}
+    parse = {"datetime": datetime.fromisoformat, "int": int, "str": str, "float": float, "Decimal": Decimal,
+             "bytes": bytes.fromhex}
     return {k: parse.get(v["t"], str)(v["v"]) for k, v in value.items()}
+
+
+def alert_halted(store: Store, name: str, message: str, *, routes: dict[str, list[str]], site: str,
+                 now: datetime) -> None:
+    """Queue one `alert.source_halted` (on the run that halted the source), through the Alerter:
+    de-duplicated and rate-limited like every alert (connector/alerts.py)."""
+    from connector import alerts
+
+    alerts.source_halted(store, source=name, message=message, routes=routes, site=site, now=now)

@@ -4,7 +4,7 @@
 set -u
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for pkg in unixodbc odbc-postgresql odbc-mariadb libsqliteodbc postgresql; do
+for pkg in unixodbc odbc-postgresql odbc-mariadb libsqliteodbc postgresql mariadb-server-core; do
   have_pkg "$pkg" || need+=("$pkg")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

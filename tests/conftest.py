@@ -42,3 +42,11 @@ def fresh_pg_db(postgres: PostgresServer) -> Iterator[Database]:
         yield db
     finally:
         postgres.drop_database(db.name)
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    """A throwaway MariaDB server on 127.0.0.1 for the whole session (tests/support/mariadb.py)."""
+    from tests.support.mariadb import mariadb_fixture
+
+    yield from mariadb_fixture()

@@ -182,3 +182,221 @@ def test_sync_bad_row_fixed_in_wms_resolves_its_quarantine_entry(store, wms, mak
     run(store, make_source(wms), clock, log)
     assert [r[0] for r in staged(store)] == ["L2"]
     assert open_quarantine(store) == []
+
+
+# -- RELIABILITY.md B5: the WMS-side bad-input catalogue (table in docs/sources.md) ----------------
+
+def test_sync_bad_rows_over_several_batches_count_once_per_reason_per_run(store, wms, make_source, clock, log):
+    for i in range(6):
+        wms.add(f"L{i}", changed_at=f"2025-03-01 09:00:0{i}", qty="NaN" if i % 2 else "1")
+    counts = run(store, make_source(wms), clock, log, batch_size=2)
+    assert counts["quarantined_by_reason"] == {"qty_invalid": 3}
+    warnings = [f for level, event, f in log.events if event == "source_rows_quarantined"]
+    assert warnings == [{"source": "wms", "reason": "qty_invalid", "rows": 3}]  # one per reason: one alert
+
+
+def test_sync_content_hash_format_is_unchanged(store, wms, make_source, clock, log):
+    """Revisions already staged must not be re-created by a faster hash: the bytes hashed are pinned."""
+    import hashlib
+    import json
+
+    wms.add("L1", sku="铜线 \"A\"", qty="2.50", lot=None, location="A-1")
+    run(store, make_source(wms), clock, log)
+    with store.read() as conn:
+        row = conn.execute(select(movements)).one()
+    fields = [row.sku, "2.5", row.uom, row.movement_type, row.doc_ref, None, "A-1", row.occurred_at.isoformat()]
+    assert row.content_hash == hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode()).hexdigest()
+
+
+@pytest.mark.parametrize("stamps", [
+    ("2024-11-03 01:30:00", "2024-11-03 01:30:00", "2024-11-03 01:10:00"),  # the repeated hour (fold)
+    ("2024-03-10 02:30:00", "2024-03-10 02:30:00", "2024-03-10 03:10:00"),  # the missing hour
+], ids=["repeated-hour", "missing-hour"])
+def test_sync_dst_transition_hours_lose_no_row(store, wms, make_source, clock, log, stamps):
+    for i, stamp in enumerate(stamps):
+        wms.add(f"L{i}", changed_at=stamp, occurred_at=stamp)
+    counts = run(store, make_source(wms, timezone="America/New_York"), clock, log, batch_size=1)
+    assert (counts["new"], counts["quarantined_by_reason"]) == (3, {})
+    assert sorted(r[0] for r in staged(store)) == ["L0", "L1", "L2"]
+
+
+def test_sync_gaps_and_jumps_in_a_monotonic_id_lose_nothing(store, wms, make_source, clock, log):
+    for key in (1, 2, 5, 1005, 1006):  # rolled-back ids, an identity-cache jump
+        wms.add(key)
+    counts = run(store, make_source(wms, cursor="monotonic"), clock, log, batch_size=2)
+    assert counts["new"] == 5 and cursor_of(store) == {"line_key": 1006}
+
+
+@pytest.mark.external_service
+def test_sync_locked_wms_table_aborts_the_batch_and_keeps_the_cursor(fresh_pg_db, store, clock, log):  # noqa: F811
+    from adapters.sources.sql import SqlSource, SqlSourceConfig
+    from connector.errors import RetryableSourceError
+    from tests.support.wms import QUERY
+
+    with fresh_pg_db.connect(autocommit=True) as conn:
+        conn.execute("CREATE TABLE moves (line_key int, changed_at timestamp, occurred_at timestamp, sku text, "
+                     "qty numeric, uom text, movement_type text, doc_ref text, lot text, location text)")
+        conn.execute("INSERT INTO moves SELECT i, '2025-03-01 09:00'::timestamp + i * interval '1 s', "
+                     "'2025-03-01', 'SKU', 1, 'pcs', 'receipt', 'D', NULL, NULL FROM generate_series(1, 4) i")
+    config = SqlSourceConfig.model_validate(
+        {"url": fresh_pg_db.url, "password": "${PW}", "timezone": "UTC", "encoding": "utf-8", "query": QUERY,
+         "query_timeout_seconds": 1, "overlap_every_seconds": 0}, context={"environ": {"PW": fresh_pg_db.password}})
+    source = SqlSource("wms", config, clock=clock)
+    try:
+        run(store, source, clock, log, batch_size=2)
+        before = cursor_of(store)
+        with fresh_pg_db.connect() as locker:
+            locker.execute("INSERT INTO moves VALUES (5, '2025-03-01 10:00', '2025-03-01', 'SKU', 1, 'pcs', "
+                           "'receipt', 'D', NULL, NULL)")
+            locker.execute("LOCK TABLE moves IN ACCESS EXCLUSIVE MODE")
+            with pytest.raises(RetryableSourceError, match="statement timeout"):
+                run(store, source, clock, log, batch_size=2)
+            assert cursor_of(store) == before
+        assert run(store, source, clock, log, batch_size=2)["new"] == 1  # the lock is gone: it goes on
+    finally:
+        source.close()
+
+
+# -- backfill: resume after a kill, progress on a terminal --------------------------------------------
+
+CHILD = """
+import sys, time
+from datetime import UTC, datetime
+from adapters.sources.sql import SqlSource, SqlSourceConfig
+from connector import sync
+from connector.clock import FixedClock
+from connector.store.engine import Store
+from tests.support.wms import QUERY, Log
+config = SqlSourceConfig.model_validate({"url": sys.argv[1], "timezone": "UTC", "encoding": "utf-8",
+                                         "query": QUERY, "overlap_every_seconds": 0})
+clock = FixedClock(datetime(2030, 1, 1, tzinfo=UTC))
+store = Store.open(sys.argv[2])
+sync.sync_source(store, "wms", SqlSource("wms", config, clock=clock), clock=clock, log=Log(), batch_size=200,
+                 progress=lambda n: time.sleep(0.05))
+"""
+
+
+def test_backfill_killed_mid_run_resumes_to_the_same_state_without_duplicates(tmp_path, clock, log):  # noqa: F811
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from adapters.sources.sql import SqlSource, SqlSourceConfig
+    from connector.store.engine import Store
+    from tests.support.wms import COLUMNS, QUERY
+
+    rows = 6000
+    wms_db = sqlite3.connect(tmp_path / "wms.db")
+    wms_db.execute(f"CREATE TABLE moves ({', '.join(COLUMNS)})")
+    wms_db.executemany("INSERT INTO moves VALUES (?, ?, ?, 'SKU', ?, 'pcs', 'receipt', 'D', NULL, NULL)",
+                       [(i, f"2024-01-01 00:{i // 60 % 60:02d}:{i % 60:02d}.{i:06d}", "2024-01-01", i % 7 + 1)
+                        for i in range(rows)])
+    wms_db.commit()
+    wms_db.close()
+    url, state = f"sqlite:///{tmp_path / 'wms.db'}", f"sqlite:///{tmp_path / 'state.db'}"
+    Store.open(state).close()
+    child = subprocess.Popen([sys.executable, "-c", CHILD, url, state], cwd=Path(__file__).resolve().parents[1],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while staged_count(tmp_path) < 1000 and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL, child.stderr.read().decode()
+    assert 0 < staged_count(tmp_path) < rows  # killed mid-backfill
+    store = Store.open(state)
+    config = SqlSourceConfig.model_validate({"url": url, "timezone": "UTC", "encoding": "utf-8", "query": QUERY,
+                                             "overlap_every_seconds": 0, "lag_seconds": 0})
+    source = SqlSource("wms", config, clock=clock)
+    try:
+        sync.sync_source(store, "wms", source, clock=clock, log=log, batch_size=500)
+        with store.read() as conn:
+            keys = [r.line_key for r in conn.execute(select(movements.c.line_key, movements.c.revision))
+                    if r.revision == 1]
+            total = conn.exec_driver_sql("SELECT count(*) FROM movements").scalar()
+        assert (total, len(set(keys))) == (rows, rows)  # every row once, no duplicate, no second revision
+    finally:
+        source.close()
+        store.close()
+
+
+def staged_count(folder) -> int:
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{folder / 'state.db'}?mode=ro", uri=True, timeout=5)
+    try:
+        return db.execute("SELECT count(*) FROM movements").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        db.close()
+
+
+class Terminal:
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> None:
+        self.text += text
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_on_a_terminal_shows_rows_per_second_and_a_bar(wms, make_source):
+    from connector import _progress
+
+    add_rows(wms, 4)
+    stream = Terminal()
+    bar = _progress.for_terminal("wms", make_source(wms), stream)
+    bar(3)
+    bar.close()
+    assert "[" in stream.text and "3 rows" in stream.text and "rows/s" in stream.text and "of 4 in the source" in stream.text
+
+
+def test_progress_off_a_terminal_is_none(wms, make_source):
+    import io
+
+    from connector import _progress
+
+    assert _progress.for_terminal("wms", make_source(wms), io.StringIO()) is None
+
+
+def test_sync_writes_store_values_exactly_as_the_column_types_do(store, wms, make_source, clock, log):
+    wms.add("L1", qty="12.50", changed_at="2025-03-01 09:00:00", occurred_at="2025-03-01 08:00:00")
+    run(store, make_source(wms), clock, log)
+    with store.read() as conn:
+        raw = conn.exec_driver_sql("SELECT qty, occurred_at, changed_at, staged_at, extra FROM movements").one()
+    assert tuple(raw) == ("12.5", "2025-03-01T00:00:00.000000+00:00", "2025-03-01T01:00:00.000000+00:00",
+                          clock.now().isoformat(timespec="microseconds"), None)
+
+
+@pytest.mark.external_service
+def test_sync_into_a_postgresql_store_stages_revisions_and_flags(fresh_pg_db, wms, make_source, clock, log):  # noqa: F811
+    from connector.config.secrets import Secret
+    from connector.store.engine import Store
+
+    pg_store = Store.open(fresh_pg_db.url, password=Secret(fresh_pg_db.password, "${PW}"))
+    try:
+        wms.add("L1", qty="1")
+        wms.add("L2", changed_at="2031-01-01 00:00:00")  # far in the future: staged with a flag
+        run(pg_store, make_source(wms), clock, log)
+        wms.update("L1", qty="3", changed_at="2025-03-01 09:30:00")
+        counts = run(pg_store, make_source(wms, name="wms"), clock, log)
+        assert counts["revised"] == 1
+        with pg_store.read() as conn:
+            rows = [(r.line_key, r.revision, r.qty, r.extra) for r in
+                    conn.execute(select(movements).order_by(movements.c.line_key, movements.c.revision))]
+        assert rows[:2] == [("L1", 1, Decimal(1), None), ("L1", 2, Decimal(3), None)]
+        assert rows[2][0] == "L2" and rows[2][3] == {"future_timestamp": True}
+    finally:
+        pg_store.close()

@@ -1,64 +1,35 @@
-"""Generic SQL source: a movement query over any SQLAlchemy URL, read by a (timestamp, key) cursor.
+"""Generic SQL source: a movement query (the site's own, or a profile's) over any SQLAlchemy URL.
 
-The site's query (or a profile's) must return the columns of `_decode.REQUIRED` (+ optional lot,
-location). The adapter wraps it as a subquery and reads keyset batches ordered by
-(changed_at, line_key). Rows whose changed_at is not older than `now - lag_seconds` are left for a
-later run, so a WMS transaction still open cannot commit a row behind the cursor. The cursor
-stores the raw values the driver returned, and binds them back unchanged, so a text timestamp in
-SQLite or a datetime in PostgreSQL compare exactly as the database compares them.
+The query must return the columns of `_decode.REQUIRED` (+ optional lot, location, row_version).
+The adapter wraps it as a subquery and reads bounded batches in the order of its cursor strategy
+(`cursors.py`). Rows whose changed_at is not older than the signpost (`now - lag_seconds`, and on
+PostgreSQL with `cap_at_open_transactions` the start of the oldest open transaction) are left
+for a later run, so a WMS transaction still open cannot commit a row behind the cursor.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
-from sqlalchemy import Engine, and_, column, create_engine, or_, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy import Engine, column, text
 
-from adapters.sources._decode import OPTIONAL, REQUIRED, decode_row, jsonable, row_ref, to_aware
+from adapters.sources import _link, cursors
+from adapters.sources._config import SqlSourceConfig, build_engine  # noqa: F401 (re-exported)
+from adapters.sources._decode import OPTIONAL, REQUIRED, RowDecoder, jsonable, row_ref
+from adapters.sources.profile import (
+    EXTRA_COLUMNS,
+    load_profile,
+    render_query,
+    render_snapshot,
+)
 from connector.abc import SourceAdapter
 from connector.clock import Clock, SystemClock
-from connector.config.schema import Strict, check_encoding, check_timezone
-from connector.config.secrets import Secret
-from connector.errors import BadInputError, FatalSourceError, RetryableSourceError
+from connector.errors import FatalSourceError, RetryableSourceError
 from connector.model import Batch, Movement, SourceRowError
-
-
-class SqlSourceConfig(Strict):
-    url: str = Field(min_length=1, description="SQLAlchemy URL, without the password")
-    password: Secret | None = None
-    timezone: str = Field(description="zone of the WMS's naive timestamps (no default)")
-    encoding: str = Field(description="text encoding of the WMS (utf-8, gbk, ...)")
-    query: str = Field(min_length=1, description="SELECT returning the movement columns")
-    batch_size: int = Field(default=5000, ge=1, le=100_000)
-    lag_seconds: int = Field(default=300, ge=0, description="leave rows younger than this for later")
-    future_skew_seconds: int = Field(default=3600, ge=0, description="rows stamped later than now + this are "
-                                     "staged and flagged, but never move the cursor")
-    connect_timeout_seconds: int = Field(default=15, ge=1)
-    query_timeout_seconds: int = Field(default=120, ge=1)
-
-    _tz = field_validator("timezone")(check_timezone)
-    _enc = field_validator("encoding")(check_encoding)
-
-    @field_validator("url")
-    @classmethod
-    def _no_literal_password(cls, value: str) -> str:
-        if make_url(value).password is not None:
-            raise ValueError("the URL holds a password; remove it and set password = \"${ENV_VAR}\" instead")
-        return value
-
-    @field_validator("query")
-    @classmethod
-    def _single_select(cls, value: str) -> str:
-        body = value.strip().rstrip(";").strip()
-        if ";" in body or not body.lower().startswith(("select", "with")):
-            raise ValueError("query must be a single SELECT (or WITH ... SELECT) statement")
-        return body
 
 
 class SqlSource(SourceAdapter):
@@ -69,88 +40,128 @@ class SqlSource(SourceAdapter):
         self.config = config
         self.zone = ZoneInfo(config.timezone)
         self.clock = clock or SystemClock()
-        self.engine = engine or build_engine(config)
-        self.columns: tuple[str, ...] = REQUIRED + OPTIONAL  # narrowed to what the query returns on first use
+        self.link = _link.link(config, engine)
+        self.engine = getattr(self.link, "engine", None)  # None on the ODBC path
+        self.dialect = self.link.dialect
+        self.strategy = cursors.strategy(config.cursor)
+        self.keeps_cursor = self.strategy.stored
+        profile = load_profile(config.profile) if config.profile else None
+        self.query = config.query or render_query(profile, self.dialect)
+        self.snapshot_query = render_snapshot(profile, self.dialect) if profile else None
+        self.columns: tuple[str, ...] = REQUIRED + OPTIONAL + EXTRA_COLUMNS  # narrowed on first use
 
     def _rows(self):
-        return text(self.config.query).columns(*(column(c) for c in self.columns)).subquery("movements")
+        return text(_escape_colons(self.query)).columns(*(column(c) for c in self.columns)).subquery("movements")
 
     def statement(self, cursor: dict[str, Any] | None, limit: int):
-        """The keyset query: keyed rows after the cursor, oldest first, at most `limit`."""
-        rows = self._rows()
-        q = rows.c
-        stmt = (select(rows).where(q.changed_at.is_not(None), q.line_key.is_not(None))
-                .order_by(q.changed_at, q.line_key).limit(limit))
-        if cursor:
-            ts, key = cursor["changed_at"], cursor["line_key"]
-            stmt = stmt.where(or_(q.changed_at > ts, and_(q.changed_at == ts, q.line_key > key)))
-        return stmt
+        """The batch query: keyed rows after the cursor, in cursor order, at most `limit`."""
+        return self.strategy.statement(self._rows(), cursor, limit,
+                                       row_values=self.dialect.name == "postgresql")
 
     def unkeyed_statement(self, limit: int):
-        """Rows a keyset cursor can never reach (NULL changed_at or line_key): reported, not lost."""
-        rows = self._rows()
-        return select(rows).where(or_(rows.c.changed_at.is_(None), rows.c.line_key.is_(None))).limit(limit)
+        """Rows a cursor can never reach (NULL cursor column): reported, not lost."""
+        return self.strategy.unkeyed(self._rows(), limit)
 
     def fetch(self, cursor: dict[str, Any] | None, limit: int) -> Batch:
-        rows = self._query(lambda: self.statement(cursor, limit))
+        names, rows = self._query_rows(lambda: self.statement(cursor, limit))
         now = self.clock.now()
-        upper = now - timedelta(seconds=self.config.lag_seconds)
-        future = now + timedelta(seconds=self.config.future_skew_seconds)
+        upper, future = self._signpost(now), now + timedelta(seconds=self.config.future_skew_seconds)
         movements: list[Movement] = []
         errors: list[SourceRowError] = []
-        for row in rows:
-            stamp = self._stamp(row["changed_at"])
+        bounded, last, flagged = self.strategy.time_bounded, None, False
+        for row, item in zip(rows, RowDecoder(self.name, names, self.zone, self.config.encoding).rows(rows)):
+            stamp = item.changed_at if bounded and type(item) is Movement else None
             if stamp is not None and stamp >= upper:
-                if stamp > future:  # B5 #16: staged now, but the cursor never passes the signpost
-                    self._decode_into(row, movements, errors, future_stamp=True)
-                    continue
-                return Batch(movements, errors, cursor, exhausted=True)
-            self._decode_into(row, movements, errors)
-            cursor = {"changed_at": row["changed_at"], "line_key": row["line_key"]}
-        return Batch(movements, errors, cursor, exhausted=len(rows) < limit or any(
-            m.extra.get("future_timestamp") for m in movements))
+                if stamp <= future:  # too young: left for a later run, the cursor stops before it
+                    return Batch(movements, errors, self._cursor_at(names, last, cursor), exhausted=True)
+                movements.append(replace(item, extra={"future_timestamp": True}))  # B5 #16: never moves the cursor
+                flagged = True
+                continue
+            (movements if type(item) is Movement else errors).append(item)
+            last = row
+        return Batch(movements, errors, self._cursor_at(names, last, cursor),
+                     exhausted=len(rows) < limit or flagged)
+
+    def _cursor_at(self, names, row, carry):
+        return carry if row is None else self.strategy.cursor_of(dict(zip(names, row)), carry=carry)
+
+    def _signpost(self, now):
+        upper = now - timedelta(seconds=self.config.lag_seconds)
+        if self.config.cap_at_open_transactions and self.dialect.name == "postgresql":
+            oldest = self._scalar(cursors.PG_OLDEST_XACT)
+            if oldest is not None and oldest < upper:
+                upper = oldest
+        return upper
+
+    def count_pending(self) -> int | None:
+        """Rows the cursor can reach (for a terminal progress bar): a count over the whole query."""
+        rows = self._query_rows(lambda: cursors.count_all(self.strategy.statement(self._rows(), None, None)
+                                                          .order_by(None).subquery()))[1]
+        return int(rows[0][0]) if rows else None
 
     def fetch_unkeyed(self, limit: int = 1000) -> list[SourceRowError]:
         """Rows without a cursor value, as quarantine entries (reason cursor_value_missing)."""
         rows = self._query(lambda: self.unkeyed_statement(limit))
         return [SourceRowError(self.name, _ref(row), "cursor_value_missing",
-                               "changed_at or line_key is NULL: the cursor cannot reach this row", jsonable(row))
+                               f"{'/'.join(self.strategy.keys)} is NULL: the cursor cannot reach this row",
+                               jsonable(row))
                 for row in rows]
 
-    def _decode_into(self, row: dict[str, Any], movements: list, errors: list, future_stamp: bool = False) -> None:
-        decoded = decode_row(self.name, row, self.zone, self.config.encoding)
-        if isinstance(decoded, Movement):
-            if future_stamp:
-                decoded = replace(decoded, extra={**decoded.extra, "future_timestamp": True})
-            movements.append(decoded)
-        else:
-            errors.append(decoded)
+    def start_cursor(self, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Where this run starts: the stored cursor, rewound by the overlap window when one is due.
+        The time of the last overlap pass travels in the cursor (`_overlap_at`), so it survives restarts."""
+        every = self.config.overlap_every_seconds
+        if not stored or self.strategy.name != "keyset" or not every or not self.config.overlap_seconds:
+            return stored
+        now = self.clock.now()
+        last = stored.get("_overlap_at")
+        if last is None or now - last < timedelta(seconds=every):
+            return {**stored, "_overlap_at": last or now}
+        return {**cursors.rewind(stored, self.config.overlap_seconds), "_overlap_at": now}
 
-    def _stamp(self, raw_ts: Any):
-        try:
-            return to_aware(raw_ts, self.zone, "changed_at")
-        except BadInputError:  # an unreadable timestamp is decoded (and quarantined) like any bad row
+    def cursor_problem(self, stored: dict[str, Any] | None) -> str | None:
+        """Why a stored cursor cannot be valid any more (source restored or truncated), or None."""
+        if not stored or not self.keeps_cursor:
             return None
+        rows = self._query(lambda: self.strategy.newest(self._rows()))
+        newest = rows[0] if rows else None
+        if not cursors.is_ahead(stored, newest, self.strategy.keys):
+            return None
+        where = "the source returns no rows" if newest is None else f"the newest source row is {newest}"
+        return f"cursor {stored} is beyond the source's data ({where}): restored, truncated or another database?"
 
     def _query(self, build) -> list[dict[str, Any]]:
-        try:
-            with self.engine.connect() as conn:
-                self._discover(conn)
-                result = conn.execution_options(stream_results=True).execute(build())
-                return [dict(r._mapping) for r in result]
-        except (DBAPIError, SQLAlchemyError) as exc:
-            detail = getattr(exc, "orig", None) or exc
-            raise RetryableSourceError(f"source {self.name}: query failed: {type(detail).__name__}: {detail}") from None
+        names, rows = self._query_rows(build)
+        return [dict(zip(names, row)) for row in rows]
 
-    def _discover(self, conn) -> None:
+    def _query_rows(self, build) -> tuple[tuple[str, ...], list[tuple]]:
+        """Run a statement on a plain driver cursor (`_link.py`): the driver's tuples, at most one batch."""
+        try:
+            self._discover()
+            return self.link.rows(build())
+        except self.link.errors as exc:
+            raise _failed(self.name, exc) from None
+
+    def _scalar(self, statement) -> Any:
+        rows = self._query_rows(lambda: statement)[1]
+        return rows[0][0] if rows else None
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """The WMS's own on-hand table (sku, qty, uom), for the reconciliation."""
+        if not self.snapshot_query:
+            raise FatalSourceError(f"source {self.name}: its profile has no [snapshot] table")
+        return self._query(lambda: text(_escape_colons(self.snapshot_query)))
+
+    def _discover(self) -> None:
         """Learn once which optional columns the query returns; a missing required one is fatal."""
         if getattr(self, "_discovered", False):
             return
-        names = set(conn.execute(text(f"SELECT * FROM ({self.config.query}) discover WHERE 1 = 0")).keys())
-        missing = [c for c in REQUIRED if c not in names]
+        names = set(self.link.rows(text(f"SELECT * FROM ({_escape_colons(self.query)}) discover WHERE 1 = 0"))[0])
+        missing = [c for c in REQUIRED + self.strategy.keys if c not in names]
         if missing:
-            raise FatalSourceError(f"source {self.name}: the query does not return the column(s) {', '.join(missing)}")
-        self.columns = REQUIRED + tuple(c for c in OPTIONAL if c in names)
+            raise FatalSourceError(f"source {self.name}: the query does not return the column(s) "
+                                   f"{', '.join(dict.fromkeys(missing))}")
+        self.columns = REQUIRED + tuple(c for c in OPTIONAL + EXTRA_COLUMNS if c in names)
         self._discovered = True
 
     def check(self) -> str:
@@ -158,29 +169,22 @@ class SqlSource(SourceAdapter):
         return f"query ok on {self.describe()}"
 
     def describe(self) -> str:
-        return make_url(self.config.url).render_as_string(hide_password=True)
+        return self.link.describe()
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.link.close()
+
+
+def _escape_colons(query: str) -> str:
+    """The query binds nothing: a `:word` in it (a literal like ':scrap' or '09:00') is text, not a parameter."""
+    return re.sub(r"(?<![:\w\\]):(?=\w)", r"\\:", query)
+
+
+def _failed(name: str, exc: Exception) -> RetryableSourceError:
+    detail = getattr(exc, "orig", None) or exc
+    return RetryableSourceError(f"source {name}: query failed: {type(detail).__name__}: {detail}")
 
 
 def _ref(row: dict[str, Any]) -> str:
     key = row.get("line_key")
     return str(key) if key is not None and str(key).strip() else row_ref(row)
-
-
-def build_engine(config: SqlSourceConfig) -> Engine:
-    """The engine factory seam: per-dialect login and query timeouts, password injected here."""
-    url = make_url(config.url)
-    if config.password is not None:
-        url = url.set(password=config.password.reveal())
-    backend = url.get_backend_name()
-    args: dict[str, Any] = {}
-    if backend == "postgresql":
-        args = {"connect_timeout": config.connect_timeout_seconds,
-                "options": f"-c statement_timeout={config.query_timeout_seconds * 1000} -c default_transaction_read_only=on"}
-    elif backend == "mysql":
-        args = {"connect_timeout": config.connect_timeout_seconds, "read_timeout": config.query_timeout_seconds}
-    elif backend == "sqlite":
-        args = {"timeout": config.connect_timeout_seconds}
-    return create_engine(url, connect_args=args, pool_pre_ping=True)

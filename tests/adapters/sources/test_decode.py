@@ -150,3 +150,34 @@ def test_decode_row_without_line_key_is_quarantined(key):
 def test_jsonable_keeps_plain_values_and_stringifies_the_rest():
     assert jsonable({"a": 1, "b": "x", "c": None, "d": Decimal("1.50"), "e": b"\x01", "f": 0.5}) == {
         "a": 1, "b": "x", "c": None, "d": "1.50", "e": {"hex": "01"}, "f": "0.5"}
+
+
+NAMES = ("line_key", "changed_at", "occurred_at", "sku", "qty", "uom", "movement_type", "doc_ref", "lot", "location")
+
+
+def batch_rows(n: int) -> list[tuple]:
+    base = datetime(2025, 3, 1, 9, 0)
+    return [(i, base + timedelta(seconds=i), base, f"SKU-{i % 3}", Decimal(i) / 4, "pcs", "receipt",
+             f"D{i}" if i % 2 else "  ", None if i % 3 else f"LOT{i}", "A-1") for i in range(1, n + 1)]
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "UTC"])
+def test_decode_rows_by_column_equals_row_by_row(zone):
+    from adapters.sources._decode import RowDecoder
+
+    decoder = RowDecoder("wms", NAMES, ZoneInfo(zone), "utf-8")
+    rows = batch_rows(50)
+    assert decoder.rows(rows) == [decoder.row(row) for row in rows]  # the column path was taken: no bad row
+    assert decoder.rows(rows)[1].doc_ref is None  # blank text is None on both paths
+
+
+def test_decode_rows_with_one_bad_row_keeps_every_good_row_and_reports_the_bad_one():
+    from adapters.sources._decode import RowDecoder
+
+    decoder = RowDecoder("wms", NAMES, SHANGHAI, "gbk")
+    rows = batch_rows(5)
+    rows[2] = rows[2][:3] + (b"\xff\xfe",) + rows[2][4:]
+    decoded = decoder.rows(rows)
+    assert [type(d).__name__ for d in decoded] == ["Movement"] * 2 + ["SourceRowError"] + ["Movement"] * 2
+    assert decoded[2].reason == "encoding_error"
+    assert decoded[0] == decode_row("wms", dict(zip(NAMES, rows[0])), SHANGHAI, "gbk")
