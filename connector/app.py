@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from connector import alerts, declarations, ledger, runlog, sync
+from connector import _progress, alerts, declarations, ledger, runlog, sync
 from connector.clock import Clock, SystemClock
 from connector.compare.engine import compare
 from connector.config.load import Loaded
@@ -38,7 +38,7 @@ class App:
         key = (kind, name)
         if key not in self._adapters:
             cls, settings = self.loaded.adapters[key]
-            extra = {"clock": self.clock} if kind in ("sources", "sinks") and _takes_clock(cls) else {}
+            extra = {"clock": self.clock} if _takes_clock(cls) else {}  # sources, declarations and sinks
             self._adapters[key] = cls(name, settings, **extra)
         return self._adapters[key]
 
@@ -62,10 +62,15 @@ class App:
         adapter = self.adapter("sources", name)
         batch_size = getattr(adapter.config, "batch_size", 5000)
         try:
-            pulled = sync.sync_source(self.store, name, adapter, clock=self.clock, log=self.log, batch_size=batch_size)
+            pulled = sync.sync_source(self.store, name, adapter, clock=self.clock, log=self.log, batch_size=batch_size,
+                                      progress=_progress.for_terminal(name, adapter))  # a bar on a terminal only
         except SourceError as exc:
             self.log.error("source_failed", source=name, error=str(exc))
             pulled = {"error": str(exc)}
+            if getattr(exc, "new", False):  # sync.SourceHalted: alert once, on the run that halted it
+                alerts.source_halted(self.store, source=name, message=str(exc), routes=self.routes(),
+                                     site=self.config.connector.site, now=self.clock.now(),
+                                     settings=self.config.delivery)
         posted = ledger.post_source(self.store, name, self.loaded.mappings[name], clock=self.clock, log=self.log)
         for stage, counts in (("source", pulled), ("mapping", posted)):
             self._alert(stage, name, counts.get("quarantined_by_reason", {}))
@@ -73,16 +78,43 @@ class App:
 
     def _alert(self, stage: str, source: str, reasons: dict[str, int]) -> None:
         alerts.quarantined(self.store, stage=stage, source=source, reasons=reasons, routes=self.routes(),
-                           site=self.config.connector.site, now=self.clock.now())
+                           site=self.config.connector.site, now=self.clock.now(), settings=self.config.delivery)
 
-    def compare(self) -> dict[str, Any]:
+    def reconcile(self) -> dict[str, Any]:
+        """Ledger vs the WMS's on-hand snapshot, for each source that has one (connector/reconcile.py)."""
+        return self._recorded("reconcile", self._reconcile)
+
+    def _reconcile(self) -> dict[str, Any]:
+        from connector.reconcile import reconcile_source
+
+        counts: dict[str, Any] = {}
+        for name in self.config.sources:
+            adapter = self.adapter("sources", name)
+            if getattr(adapter, "snapshot_query", None):
+                counts[f"source:{name}"] = reconcile_source(
+                    self.store, name, adapter, self.loaded.mappings[name], routes=self.routes(),
+                    site=self.config.connector.site, clock=self.clock, log=self.log)
+        return counts
+
+    def compare(self, rebuild: bool = False) -> dict[str, Any]:
         return self._recorded("compare", lambda: compare(
             self.store, self.config.compare, routes=self.routes(), site=self.config.connector.site,
-            clock=self.clock, log=self.log))
+            clock=self.clock, log=self.log, rebuild=rebuild))
 
     def deliver(self) -> dict[str, Any]:
         sinks = {name: self.adapter("sinks", name) for name in self.config.sinks}
-        return self._recorded("deliver", lambda: relay(self.store, sinks, self.config.delivery, self.clock, self.log))
+        alerter = alerts.Alerter(self.routes(), self.config.connector.site, self.config.delivery, self.log)
+        return self._recorded("deliver", lambda: relay(self.store, sinks, self.config.delivery, self.clock, self.log,
+                                                       alerter=alerter))
+
+    def snapshot(self) -> dict[str, Any]:
+        """Queue this period's per-item balance snapshot (`snapshot.balance`) to the sinks routed it."""
+        from connector.push_document import queue_snapshot
+
+        return self._recorded("snapshot", lambda: {"queued": queue_snapshot(
+            self.store, routes=self.routes(), site=self.config.connector.site,
+            formula=self.config.compare.balance_formula, now=self.clock.now(),
+            every_seconds=self.config.delivery.snapshot_seconds)})
 
     def routes(self) -> dict[str, list[str]]:
         return {name: self.loaded.events_for(name) for name in self.config.sinks}

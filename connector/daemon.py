@@ -21,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from connector import notify
 from connector.app import App
 from connector.config.load import Loaded, load
+from connector.reconcile import every_seconds
 from connector.errors import ConfigError
 
 log = structlog.get_logger("connector.daemon")
@@ -41,8 +42,19 @@ class Daemon:
     def schedule(self) -> None:
         every = self.app.config.schedule
         for stage in STAGES:
-            self.scheduler.add_job(getattr(self, "_run_stage"), "interval", args=[stage], id=stage,
+            self.scheduler.add_job(self._run_stage, "interval", args=[stage], id=stage,
                                    seconds=getattr(every, f"{stage}_seconds"), max_instances=1, coalesce=True,
+                                   misfire_grace_time=every.misfire_grace_seconds, replace_existing=True,
+                                   next_run_time=_now())
+        reconcile = every_seconds(self.app)
+        if reconcile:  # sources: ledger vs each WMS's on-hand snapshot (hard deletes, omitted movements)
+            self.scheduler.add_job(self._run_stage, "interval", args=["reconcile"], id="reconcile", seconds=reconcile,
+                                   max_instances=1, coalesce=True, misfire_grace_time=every.misfire_grace_seconds,
+                                   replace_existing=True)
+        snapshot = self.app.config.delivery.snapshot_seconds
+        if snapshot:  # delivery: one balance snapshot per period; asking more often queues nothing new
+            self.scheduler.add_job(self._run_stage, "interval", args=["snapshot"], id="snapshot",
+                                   seconds=min(snapshot, 600), max_instances=1, coalesce=True,
                                    misfire_grace_time=every.misfire_grace_seconds, replace_existing=True,
                                    next_run_time=_now())
 

@@ -337,6 +337,7 @@ timezone = "Asia/Shanghai"
 [sinks.supervision]
 adapter = "http_push"
 url = "{receiver.url_for('/push')}"
+allow_plaintext_loopback = true
 token = "${{E2E_PUSH_TOKEN}}"
 events = ["discrepancy.*"]
 timeout_seconds = 5
@@ -345,6 +346,7 @@ retries = 0
 [sinks.alerts]
 adapter = "webhook"
 url = "{receiver.url_for('/hooks')}"
+allow_plaintext_loopback = true
 secret = "${{E2E_WEBHOOK_SECRET}}"
 events = ["discrepancy.opened", "alert.*"]
 timeout_seconds = 5
@@ -580,7 +582,8 @@ def test_each_quarantine_reason_of_the_run_raises_one_alert_on_the_webhook_and_n
 def test_after_deliver_every_outbox_row_is_sent_and_a_second_deliver_sends_nothing(chain: ChainRun):
     status = chain.steps["status"].json()
 
-    assert chain.steps["deliver"].json() == {"sent": SENT, "retry": 0, "held": 0, "deferred": 0, "unconfigured": 0}
+    assert chain.steps["deliver"].json() == {"sent": SENT, "retry": 0, "dead": 0, "deferred": 0, "paused": 0,
+                                                "unconfigured": 0}
     assert status["outbox_by_status"] == {"sent": SENT}
     assert {(r["status"], r["attempts"]) for r in chain.outbox_rows} == {("sent", 1)}
     assert chain.steps["deliver_again"].json()["sent"] == 0
