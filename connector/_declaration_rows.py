@@ -3,7 +3,8 @@
 Which message types fill which tables: 核注清单 heads/lines and 集报 links from INV101/201/211,
 核放单 heads/lines/links from SAS121/221-224 and the two-step ICP101/SAS251/253, 出入库单 from
 SAS111/211-213, 业务申报表 from SAS101/201-203, ledger lines (BwsDt) from INV211, BWS101/201 and
-ledger queries. Values convert in `_declaration_values`; any unusable value refuses the whole file.
+ledger queries, vehicles from SAS231 and write-offs from EMS221 (`_declaration_approvals`). Values
+convert in `_declaration_values`; any unusable value refuses the whole file.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import tzinfo
 from typing import Any
 
 from connector import _declaration_specs as spec
+from connector._declaration_approvals import APPROVAL_TYPES, add_approvals
 from connector._declaration_values import Reader, check_length
 from connector.abc import DeclarationDocument
 from connector.store import tables as t
@@ -28,6 +30,9 @@ RANK_STORED, RANK_REVIEW, RANK_APPROVED, RANK_FINAL = 1, 2, 3, 4
 _RESULT_RANK = {"Y": RANK_STORED, "Z": RANK_STORED, "2": RANK_REVIEW, "3": RANK_REVIEW,
                 "1": RANK_APPROVED, "4": RANK_APPROVED, "5": RANK_APPROVED}
 _GATE_PASS = ("SAS223", "SAS253")
+# the firm's own number of a declaration customs has not numbered yet: its receipt's business id
+_DRAFT_IDS = (("BondInvtBsc", "etpsInnerInvtNo"), ("SasPassportBsc", "etpsPreentNo"),
+              ("Sas2stepPassportBsc", "etpsPreentNo"))
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,9 @@ class Records:
     stock_bill_lines: list[dict[str, Any]] = field(default_factory=list)
     business_forms: list[dict[str, Any]] = field(default_factory=list)
     business_form_lines: list[dict[str, Any]] = field(default_factory=list)
+    vehicles: list[dict[str, Any]] = field(default_factory=list)
+    writeoffs: list[dict[str, Any]] = field(default_factory=list)
+    writeoff_lines: list[dict[str, Any]] = field(default_factory=list)
 
 
 def to_records(doc: DeclarationDocument, zone: tzinfo) -> Records:
@@ -71,6 +79,8 @@ def to_records(doc: DeclarationDocument, zone: tzinfo) -> Records:
         _add_ranked(reader, doc, records, "SasStockBsc", "SasStockDt", "stock_bills", "stock_bill_lines")
     elif doc.message_type in spec.FORM_TYPES:
         _add_ranked(reader, doc, records, "SasDclBsc", "SasDclDt", "business_forms", "business_form_lines")
+    elif doc.message_type in APPROVAL_TYPES:
+        add_approvals(reader, doc, records)
     return records
 
 
@@ -96,9 +106,10 @@ def _receipt(reader: Reader, doc: DeclarationDocument) -> dict[str, Any]:
             receipt.update({k: v for k, v in found.items() if v is not None})
             if receipt["business_id"] is not None:
                 break
-    if receipt["business_id"] is None and doc.rows.get("BondInvtBsc"):  # INV101 before customs numbered it
-        receipt["business_id"] = doc.rows["BondInvtBsc"][0].get("etpsInnerInvtNo")
-        check_length(t.receipts, "business_id", receipt["business_id"], f"{doc.name}: etpsInnerInvtNo")
+    for section, inner in _DRAFT_IDS:  # INV101 / SAS121 / ICP101 before customs numbered it
+        if receipt["business_id"] is None and doc.rows.get(section):
+            receipt["business_id"] = doc.rows[section][0].get(inner)
+            check_length(t.receipts, "business_id", receipt["business_id"], f"{doc.name}: {inner}")
     return receipt
 
 

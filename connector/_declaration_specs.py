@@ -99,7 +99,9 @@ RECEIPT_SOURCES = (  # section, business id, result, date: the first section pre
     ("SasStockBsc", "sasStockNo", None, "dclTime"),
     ("SasDclBsc", "sasDclNo", None, "dclTime"),
     ("BwsBsc", "bwsNo", None, None),
-    ("LedgerQuery", "bwsNo", None, "queriedAt"))
+    ("LedgerQuery", "bwsNo", None, "queriedAt"),
+    ("SasVehicleBsc", "vehicleNo", None, "dclTime"),
+    ("EmsChgoffBsc", "emsNo", None, "chgoffDclTime"))
 # The status fields a receipt reports for its document (receipts.doc_state), by head section.
 STATE_FIELDS = {
     "BondInvtBsc": ("vrfdedMarkcd", "listStat", "invtStucd", "entryStucd", "invtIochkptStucd",
@@ -108,6 +110,8 @@ STATE_FIELDS = {
     "Sas2stepPassportBsc": ("stucd", "logisticsStucd", "emapvMarkcd"),
     "SasStockBsc": ("stucd", "centralizedDclTypecd", "emapvMarkcd"),
     "SasDclBsc": ("dclTbStucd", "emapvMarkcd"),
+    "SasVehicleBsc": ("stucd", "emapvMarkcd"),
+    "EmsChgoffBsc": ("emapvMarkcd", "chgoffMarkcd", "dspsMarkcd"),
 }
 # message types -> which kind of document their head sections describe
 LIST_TYPES = ("INV101", "INV201", "INV211")

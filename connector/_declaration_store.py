@@ -42,30 +42,48 @@ from connector.store.tables_messages import (
     raw_messages,
     stock_bill_lines,
     stock_bills,
+    vehicles,
+    writeoff_lines,
+    writeoffs,
 )
 
 LEDGER_QTYS = ("in_qty", "actl_inc_qty", "actl_redc_qty", "prevd_inc_qty", "prevd_redc_qty")
-# (records attribute of heads, head table, key, [(records attribute of lines, line table)])
+# (records attribute of heads, head table, key columns, [(records attribute of lines, line table)])
 _RANKED = (
-    ("bond_invt_heads", bond_invt_heads, "bond_invt_no", [("bond_invt_lines", bond_invt_lines),
-                                                           ("cent_dcl_stock_links", cent_dcl_stock_links)]),
-    ("passports", passports, "passport_no", [("passport_lines", passport_lines), ("passport_links", passport_links),
-                                              ("passport_entry_links", passport_entry_links)]),
-    ("stock_bills", stock_bills, "sas_stock_no", [("stock_bill_lines", stock_bill_lines)]),
-    ("business_forms", business_forms, "sas_dcl_no", [("business_form_lines", business_form_lines)]),
+    ("bond_invt_heads", bond_invt_heads, ("bond_invt_no",), [("bond_invt_lines", bond_invt_lines),
+                                                              ("cent_dcl_stock_links", cent_dcl_stock_links)]),
+    ("passports", passports, ("passport_no",), [("passport_lines", passport_lines),
+                                                 ("passport_links", passport_links),
+                                                 ("passport_entry_links", passport_entry_links)]),
+    ("stock_bills", stock_bills, ("sas_stock_no",), [("stock_bill_lines", stock_bill_lines)]),
+    ("business_forms", business_forms, ("sas_dcl_no",), [("business_form_lines", business_form_lines)]),
+    ("vehicles", vehicles, ("vehicle_no",), []),
+    ("writeoffs", writeoffs, ("ems_no", "chgoff_tms_cnt"), [("writeoff_lines", writeoff_lines)]),
 )
-_WITH_RECEIPT = {bond_invt_lines, cent_dcl_stock_links, stock_bill_lines, business_form_lines, passport_entry_links}
+_WITH_RECEIPT = {bond_invt_lines, cent_dcl_stock_links, stock_bill_lines, business_form_lines, passport_entry_links,
+                 writeoff_lines}
 HASH_CHUNK = 500  # hashes per IN (...) look-up
 # Statements built once (their compiled form is cached): the per-file path runs them thousands of times.
 _SEEN = {t.name: select(t.c.sha256).where((t.c.source == bindparam("source"))
                                           & t.c.sha256.in_(bindparam("hashes", expanding=True)))
          for t in (receipts, raw_messages)}
 _INSERT_RECEIPT = insert(receipts).returning(receipts.c.id, sort_by_parameter_order=True)
-_RANK = {t.name: select(t.c.result_rank).where(t.c[key] == bindparam("value")) for _, t, key, _ in _RANKED}
-_ANY = {(c.name, key): select(c.c[key]).where(c.c[key] == bindparam("value")).limit(1)
-        for _, _, key, children in _RANKED for _, c in children}
-_DELETE_ALL = {(c.name, key): delete(c).where(c.c[key] == bindparam("value"))
-               for _, _, key, children in _RANKED for _, c in children}
+
+
+def _by_key(table: Table, keys: tuple[str, ...]):
+    """`key columns = :key_<column>`: a head and its lines are found by the head's key columns."""
+    return and_(*(table.c[k] == bindparam(f"key_{k}") for k in keys))
+
+
+def _key_params(keys: tuple[str, ...], row: dict[str, Any]) -> dict[str, Any]:
+    return {f"key_{k}": row[k] for k in keys}
+
+
+_RANK = {t.name: select(t.c.result_rank).where(_by_key(t, keys)) for _, t, keys, _ in _RANKED}
+_UPDATE = {t.name: update(t).where(_by_key(t, keys)) for _, t, keys, _ in _RANKED}
+_ANY = {c.name: select(c.c[keys[0]]).where(_by_key(c, keys)).limit(1)
+        for _, _, keys, children in _RANKED for _, c in children}
+_DELETE_ALL = {c.name: delete(c).where(_by_key(c, keys)) for _, _, keys, children in _RANKED for _, c in children}
 
 
 def write_document(conn: Connection, source_name: str, doc: DeclarationDocument, records: Records,
@@ -100,9 +118,9 @@ def write_documents(conn: Connection, source_name: str, batch: list[tuple[Declar
 
 
 def _write_records(conn: Connection, records: Records, stamp: dict[str, Any]) -> None:
-    for heads_attr, table, key, children in _RANKED:
+    for heads_attr, table, keys, children in _RANKED:
         for head in getattr(records, heads_attr):
-            _write_head(conn, records, table, key, {**head, **stamp}, children)
+            _write_head(conn, records, table, keys, {**head, **stamp}, children)
     for line in records.ledger_lines:
         _upsert_ledger_line(conn, {**line, **stamp})
 
@@ -141,40 +159,42 @@ def keep_raw(conn: Connection, source_name: str, doc: DeclarationDocument, busin
     conn.execute(insert(raw_messages), _raw_row(source_name, doc, business_id, now, retention_days))
 
 
-def _write_head(conn: Connection, records: Records, table: Table, key: str, head: dict[str, Any],
+def _write_head(conn: Connection, records: Records, table: Table, keys: tuple[str, ...], head: dict[str, Any],
                 children: list[tuple[str, Table]]) -> None:
     """An accepted head brings its lines and links. A refused (lower-rank) one brings them only
     when none are stored: an INV201 read after its INV211 is still the only source of them."""
-    accepted = _upsert_ranked(conn, table, key, head)
+    accepted = _upsert_ranked(conn, table, keys, head)
+    params = _key_params(keys, head)
     for attr, child in children:
-        rows = [r for r in getattr(records, attr) if r[key] == head[key]]
-        if rows and (accepted or not _has_rows(conn, child, key, head[key])):
+        rows = [r for r in getattr(records, attr) if all(r[k] == head[k] for k in keys)]
+        if rows and (accepted or not _has_rows(conn, child, params)):
             extra = {"receipt_id": head["receipt_id"]} if child in _WITH_RECEIPT else {}
-            _replace(conn, child, key, head[key], [{**r, **extra} for r in rows], records.partial)
+            _replace(conn, child, params, [{**r, **extra} for r in rows], records.partial)
 
 
-def _has_rows(conn: Connection, table: Table, key: str, value: str) -> bool:
-    return conn.execute(_ANY[(table.name, key)], {"value": value}).first() is not None
+def _has_rows(conn: Connection, table: Table, params: dict[str, Any]) -> bool:
+    return conn.execute(_ANY[table.name], params).first() is not None
 
 
-def _upsert_ranked(conn: Connection, table: Table, key: str, row: dict[str, Any]) -> bool:
+def _upsert_ranked(conn: Connection, table: Table, keys: tuple[str, ...], row: dict[str, Any]) -> bool:
     """Insert, or overwrite when this receipt ranks at least as high as the stored one.
 
     Fields the receipt does not carry (None) keep their stored value: a status-only receipt or
     a posting without HdeApprResult moves the state, never erases the data.
     """
-    stored = conn.execute(_RANK[table.name], {"value": row[key]}).first()
+    params = _key_params(keys, row)
+    stored = conn.execute(_RANK[table.name], params).first()
     if stored is None:
         conn.execute(insert(table), row)
         return True
     if row["result_rank"] < stored.result_rank:
         return False
-    changed = {k: v for k, v in row.items() if v is not None and k != key}
-    conn.execute(update(table).where(table.c[key] == bindparam("key_")), {**changed, "key_": row[key]})
+    changed = {k: v for k, v in row.items() if v is not None and k not in keys}
+    conn.execute(_UPDATE[table.name], {**changed, **params})
     return True
 
 
-def _replace(conn: Connection, table: Table, key: str, value: str, rows: list[dict[str, Any]],
+def _replace(conn: Connection, table: Table, params: dict[str, Any], rows: list[dict[str, Any]],
              merge: bool) -> None:
     """The document's lines for this head replace the stored ones; none sent means none changed.
 
@@ -184,7 +204,7 @@ def _replace(conn: Connection, table: Table, key: str, value: str, rows: list[di
         for row in rows:
             conn.execute(delete(table).where(and_(*(c == row[c.name] for c in table.primary_key))))
     else:
-        conn.execute(_DELETE_ALL[(table.name, key)], {"value": value})
+        conn.execute(_DELETE_ALL[table.name], params)
     conn.execute(insert(table), rows)
 
 

@@ -1,9 +1,9 @@
 """A document's history of receipts and its current state, for `connector messages show`.
 
 A document number may be a 核注清单 (QD…, or the firm's etpsInnerInvtNo), a 核放单 (Z…), an
-出入库单 (X…) or a 业务申报表. The history is every receipt naming it (oldest first, with the
-rank and the state it reported, and whether its raw bytes are still kept); the current state is
-the ranked head (DOMAIN.md §1.7). For a 核注清单, the passports linked to it and their gate
+出入库单 (X…), a 业务申报表 or a vehicle plate (SAS231). The history is every receipt naming it
+(oldest first, with the rank and the state it reported, and whether its raw bytes are still
+kept); the current state is the ranked head (DOMAIN.md §1.7). For a 核注清单, the passports linked to it and their gate
 passes show the rest of its life cycle (§2.3: 预核扣 -> gate passes -> 正式核扣).
 """
 
@@ -16,13 +16,19 @@ from typing import Any
 from sqlalchemy import Connection, Table, delete, or_, select
 
 from connector.store.tables import bond_invt_heads, passport_links, passports, receipts
-from connector.store.tables_messages import business_forms, raw_messages, stock_bills
+from connector.store.tables_messages import (
+    business_forms,
+    raw_messages,
+    stock_bills,
+    vehicles,
+)
 
 HEADS: tuple[tuple[str, Table, str], ...] = (
     ("核注清单 (bonded list)", bond_invt_heads, "bond_invt_no"),
     ("核放单 (gate passport)", passports, "passport_no"),
     ("出入库单 (stock bill)", stock_bills, "sas_stock_no"),
-    ("业务申报表 (business form)", business_forms, "sas_dcl_no"))
+    ("业务申报表 (business form)", business_forms, "sas_dcl_no"),
+    ("车辆 (vehicle, SAS231)", vehicles, "vehicle_no"))
 VRFDED = {"0": "未核扣 not deducted", "1": "预核扣 provisional", "2": "正式核扣 deducted", "3": "已核销 written off"}
 PASSPORT_STUCD = {"0": "已申请 applied", "1": "已审批 approved", "2": "已过卡 passed", "3": "已过一卡 gate 1",
                   "4": "已过二卡 gate 2", "5": "已删除 deleted", "6": "已作废 voided"}

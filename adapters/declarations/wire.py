@@ -4,6 +4,8 @@ The customs (data-centre) format `Package/.../BussinessData/<TYPE>/<Section>` wi
 fields, with or without a default namespace, and the enterprise import format
 `Signature/Object/Package/.../BussinessData/<XxxMessage>` with PascalCase fields (see
 `enterprise`, which renames it into the customs sections), in a plain file or a zip holding one.
+A JSON object is the Ningbo bridge's input for INV101 / SAS121 / ICP101 (`bridge_json`), read
+into the same sections.
 
 A pure function of the file's bytes: no store, no clock, no time zones. Values stay the strings
 customs sent (whitespace-trimmed; empty elements become None) so the ingestion stage decides how
@@ -31,7 +33,7 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from adapters.declarations import _zip, enterprise
+from adapters.declarations import _zip, bridge_json, enterprise
 from connector.abc import DeclarationDocument
 from connector.errors import BadInputError
 
@@ -71,8 +73,10 @@ def parse(data: bytes, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
     if len(data) > max_bytes:
         raise BadInputError("too_large", f"{name}: {len(data)} bytes, limit {max_bytes}")
     xml = _zip.unzip_one(data, name, max_bytes)[1] if _zip.is_zip(data) else data
-    root = _parse_xml(_decode(xml, name, encoding), name)
-    message_type, message_id, rows = _read(root, name)
+    if bridge_json.is_json_object(xml):  # the Ningbo bridge's JSON input (INV101/SAS121/ICP101)
+        (message_type, rows), message_id = bridge_json.read(xml, name), None
+    else:
+        message_type, message_id, rows = _read(_parse_xml(_decode(xml, name, encoding), name), name)
     if message_type in REQUIRED_SECTIONS:
         _require_sections(message_type, rows, name)
     return DeclarationDocument(name, hashlib.sha256(data).hexdigest(), message_type, message_id, rows, raw=data)

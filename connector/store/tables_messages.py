@@ -6,6 +6,10 @@
 - `business_forms` / `business_form_lines`: 业务申报表 (SAS101 as declared, SAS201/202/203 receipts).
 - `cent_dcl_stock_links`: SasCentDclStock, a 集报 核注清单 <-> the 出入库单 it summarises.
 - `passport_entry_links`: Sas2stepPassportRlt, a two-step 核放单 (ICP101/SAS251) <-> each 报关单 `entryId`.
+- `vehicles`: SasVehicleBsc of SAS231 (车辆备案/变更审核回执), by plate number.
+- `writeoffs` / `writeoff_lines`: EmsChgoffBsc / EmsChgoffDt of EMS221 (账册核销审批回执), by ledger
+  number and write-off count: what customs approved as should-remain, actually-remaining and
+  differing quantities per item (shdRemainQty, actlRemainQty, dsmlQty, ...).
 
 Heads carry `manage_result` + `result_rank` like `bond_invt_heads`: a later receipt of lower rank
 never overwrites them (DOMAIN.md §1.7). Every receipt itself stays in `receipts`.
@@ -13,8 +17,20 @@ never overwrites them (DOMAIN.md §1.7). Every receipt itself stays in `receipts
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
+from connector.store.messages_columns import WRITEOFF_COUNTS, WRITEOFF_LINE_QTYS
 from connector.store.tables import metadata
 from connector.store.types import AwareDateTime, DecimalText
 
@@ -138,3 +154,53 @@ passport_entry_links = Table(
     Column("receipt_id", Integer, ForeignKey("receipts.id"), nullable=False),
 )
 Index("ix_passport_entry_links_entry", passport_entry_links.c.entry_id)
+
+vehicles = Table(
+    "vehicles", metadata,
+    Column("vehicle_no", String(64), primary_key=True),
+    Column("chg_tms_cnt", BigInteger),
+    Column("vehicle_typecd", String(2)),
+    Column("master_cuscd", String(10)),
+    Column("dcl_preent_no", String(64)),
+    Column("dcl_typecd", String(2)),
+    Column("vehicle_cus_no", String(20)),
+    Column("etpsno", String(20)),
+    Column("etps_sccd", String(20)),
+    Column("etps_nm", Text),
+    Column("vehicle_wt", DecimalText),
+    Column("dcl_time", AwareDateTime),
+    Column("putrec_emapv_time", AwareDateTime),
+    Column("chg_emapv_time", AwareDateTime),
+    Column("emapv_markcd", String(2)),
+    Column("stucd", String(2)),
+    *_ranked(),
+)
+
+writeoffs = Table(
+    "writeoffs", metadata,
+    Column("ems_no", String(64), primary_key=True),
+    Column("chgoff_tms_cnt", BigInteger, primary_key=True),
+    Column("chgoff_typecd", String(25)),
+    Column("master_cuscd", String(10)),
+    Column("chgoff_begin_time", AwareDateTime),
+    Column("chgoff_due_time", AwareDateTime),
+    *(Column(name, BigInteger) for name in WRITEOFF_COUNTS),
+    Column("imp_mtpck_total_amt", DecimalText),
+    Column("exp_endprd_total_amt", DecimalText),
+    Column("chgoff_dcl_time", AwareDateTime),
+    Column("chgoff_markcd", String(4)),
+    Column("emapv_markcd", String(4)),
+    Column("emapv_time", AwareDateTime),
+    Column("dsps_markcd", String(4)),
+    *_ranked(),
+)
+
+writeoff_lines = Table(
+    "writeoff_lines", metadata,
+    Column("ems_no", String(64), primary_key=True),
+    Column("chgoff_tms_cnt", BigInteger, primary_key=True),
+    Column("typecd", String(1), primary_key=True),
+    Column("seqno", BigInteger, primary_key=True),
+    *(Column(name, DecimalText) for name in WRITEOFF_LINE_QTYS),
+    Column("receipt_id", Integer, ForeignKey("receipts.id"), nullable=False),
+)

@@ -1,5 +1,7 @@
 """Migration 0002 (messages) on SQLite and PostgreSQL: the tables and columns exist, and real
-receipts go through them with exact decimals, aware times and the raw bytes intact."""
+receipts go through them with exact decimals, aware times and the raw bytes intact. SAS231 and
+EMS221 have no real sample: their receipts are built from the XSD field names
+(tests/test_declarations_approvals.py)."""
 
 from __future__ import annotations
 
@@ -19,11 +21,17 @@ from connector.declarations import ingest
 from connector.store.engine import Store
 from connector.store.messages_columns import MESSAGES_HEAD_CODES, MESSAGES_PASSPORT_WTS
 from connector.store.tables import passports
-from connector.store.tables_messages import raw_messages
+from connector.store.tables_messages import (
+    raw_messages,
+    vehicles,
+    writeoff_lines,
+    writeoffs,
+)
+from tests.test_declarations_approvals import ems221, line, sas231
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "customs" / "gx-customs-bridge"
 NEW_TABLES = {"raw_messages", "stock_bills", "stock_bill_lines", "business_forms", "business_form_lines",
-              "cent_dcl_stock_links", "passport_entry_links"}
+              "cent_dcl_stock_links", "passport_entry_links", "vehicles", "writeoffs", "writeoff_lines"}
 
 
 @pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
@@ -81,3 +89,22 @@ def test_two_step_entry_links_are_written_and_read_back(store):
     with store.read() as conn:
         assert sorted(conn.execute(select(passport_entry_links.c.entry_id)).scalars()) == [
             "311120241119970515", "311120241119970516"]
+
+
+def test_vehicle_and_writeoff_approvals_round_trip_exactly(store, tmp_path):
+    inbox = tmp_path / "InBox"
+    inbox.mkdir()
+    (inbox / "a.SAS").write_bytes(sas231(vehicleWt="13000.12345"))
+    (inbox / "b.EMS").write_bytes(ems221("1", line(1, "99999999999999.99999", "0.00001", "99999999999999.99998")))
+    adapter = InboxSource("inbox", InboxSource.Config(path=inbox, timezone="Asia/Shanghai", settle_seconds=0))
+    ingest(store, "inbox", adapter, FixedClock(datetime(2024, 8, 1, tzinfo=UTC)), structlog.get_logger())
+    with store.read() as conn:
+        vehicle = conn.execute(select(vehicles)).one()
+        head = conn.execute(select(writeoffs)).one()
+        dt = conn.execute(select(writeoff_lines)).one()
+    assert (vehicle.vehicle_no, vehicle.vehicle_wt, vehicle.dcl_time) == (
+        "浙A00007", Decimal("13000.12345"), datetime(2024, 8, 1, 1, 30, tzinfo=UTC))
+    assert (head.ems_no, head.chgoff_tms_cnt, head.emapv_time.tzinfo is not None) == ("T3111W000076", 3, True)
+    assert head.emapv_time == datetime(2024, 7, 20, 8, 0, tzinfo=UTC)
+    assert (dt.shd_remain_qty, dt.actl_remain_qty, dt.dsml_qty) == (
+        Decimal("99999999999999.99999"), Decimal("0.00001"), Decimal("99999999999999.99998"))

@@ -1,4 +1,5 @@
-"""messages: raw message evidence, 出入库单, 业务申报表, 集报 links; more 核注清单/核放单/receipt columns
+"""messages: raw message evidence, 出入库单, 业务申报表, 集报 links, vehicles (SAS231), write-offs (EMS221);
+more 核注清单/核放单/receipt columns
 
 Revision ID: 0002
 Revises: 0001
@@ -6,6 +7,7 @@ Revises: 0001
 from alembic import op
 import sqlalchemy as sa
 import connector.store.types
+from connector.store.messages_columns import WRITEOFF_COUNTS, WRITEOFF_LINE_QTYS
 
 revision = '0002'
 down_revision = '0001'
@@ -15,7 +17,7 @@ depends_on = None
 AWARE = connector.store.types.AwareDateTime(length=32)
 DECIMAL = connector.store.types.DecimalText(length=40)
 NEW_TABLES = ('stock_bill_lines', 'stock_bills', 'business_form_lines', 'business_forms', 'cent_dcl_stock_links',
-              'passport_entry_links',
+              'passport_entry_links', 'vehicles', 'writeoff_lines', 'writeoffs',
               'raw_messages')
 NEW_COLUMNS = {
     'bond_invt_heads': ('list_stat', 'dcl_typecd', 'vrfded_modecd', 'invt_iochkpt_stucd', 'passport_used_typecd',
@@ -154,6 +156,8 @@ def upgrade() -> None:
     with op.batch_alter_table('stock_bills', schema=None) as batch_op:
         batch_op.create_index('ix_stock_bills_dcl', ['sas_dcl_no'], unique=False)
 
+    _create_approval_tables()
+
     with op.batch_alter_table('bond_invt_heads', schema=None) as batch_op:
         batch_op.add_column(sa.Column('list_stat', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('dcl_typecd', sa.String(length=20), nullable=True))
@@ -190,6 +194,58 @@ def upgrade() -> None:
     with op.batch_alter_table('receipts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('result_rank', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('doc_state', sa.String(length=100), nullable=True))
+
+
+def _ranked() -> list:
+    return [sa.Column('manage_result', sa.String(length=5), nullable=True),
+            sa.Column('result_rank', sa.Integer(), server_default='0', nullable=False),
+            sa.Column('receipt_id', sa.Integer(), sa.ForeignKey('receipts.id'), nullable=False),
+            sa.Column('updated_at', AWARE, nullable=False)]
+
+
+def _create_approval_tables() -> None:
+    """vehicles (SAS231 SasVehicleBsc), writeoffs / writeoff_lines (EMS221 EmsChgoffBsc / EmsChgoffDt)."""
+    op.create_table('vehicles',
+    sa.Column('vehicle_no', sa.String(length=64), primary_key=True),
+    sa.Column('chg_tms_cnt', sa.BigInteger(), nullable=True),
+    sa.Column('vehicle_typecd', sa.String(length=2), nullable=True),
+    sa.Column('master_cuscd', sa.String(length=10), nullable=True),
+    sa.Column('dcl_preent_no', sa.String(length=64), nullable=True),
+    sa.Column('dcl_typecd', sa.String(length=2), nullable=True),
+    sa.Column('vehicle_cus_no', sa.String(length=20), nullable=True),
+    sa.Column('etpsno', sa.String(length=20), nullable=True),
+    sa.Column('etps_sccd', sa.String(length=20), nullable=True),
+    sa.Column('etps_nm', sa.Text(), nullable=True),
+    sa.Column('vehicle_wt', DECIMAL, nullable=True),
+    sa.Column('dcl_time', AWARE, nullable=True),
+    sa.Column('putrec_emapv_time', AWARE, nullable=True),
+    sa.Column('chg_emapv_time', AWARE, nullable=True),
+    sa.Column('emapv_markcd', sa.String(length=2), nullable=True),
+    sa.Column('stucd', sa.String(length=2), nullable=True),
+    *_ranked())
+    op.create_table('writeoffs',
+    sa.Column('ems_no', sa.String(length=64), primary_key=True),
+    sa.Column('chgoff_tms_cnt', sa.BigInteger(), primary_key=True),
+    sa.Column('chgoff_typecd', sa.String(length=25), nullable=True),
+    sa.Column('master_cuscd', sa.String(length=10), nullable=True),
+    sa.Column('chgoff_begin_time', AWARE, nullable=True),
+    sa.Column('chgoff_due_time', AWARE, nullable=True),
+    *(sa.Column(name, sa.BigInteger(), nullable=True) for name in WRITEOFF_COUNTS),
+    sa.Column('imp_mtpck_total_amt', DECIMAL, nullable=True),
+    sa.Column('exp_endprd_total_amt', DECIMAL, nullable=True),
+    sa.Column('chgoff_dcl_time', AWARE, nullable=True),
+    sa.Column('chgoff_markcd', sa.String(length=4), nullable=True),
+    sa.Column('emapv_markcd', sa.String(length=4), nullable=True),
+    sa.Column('emapv_time', AWARE, nullable=True),
+    sa.Column('dsps_markcd', sa.String(length=4), nullable=True),
+    *_ranked())
+    op.create_table('writeoff_lines',
+    sa.Column('ems_no', sa.String(length=64), primary_key=True),
+    sa.Column('chgoff_tms_cnt', sa.BigInteger(), primary_key=True),
+    sa.Column('typecd', sa.String(length=1), primary_key=True),
+    sa.Column('seqno', sa.BigInteger(), primary_key=True),
+    *(sa.Column(name, DECIMAL, nullable=True) for name in WRITEOFF_LINE_QTYS),
+    sa.Column('receipt_id', sa.Integer(), sa.ForeignKey('receipts.id'), nullable=False))
 
 
 def downgrade() -> None:
