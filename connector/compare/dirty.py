@@ -13,18 +13,23 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, func, select
 
-from connector.compare import load
+from connector.compare import load, load_gate
 from connector.compare.load import raw
 from connector.compare.units import Units
 from connector.store.tables import bond_invt_heads as H
 from connector.store.tables import bond_invt_lines as BL
 from connector.store.tables import ledger_entries as E
 from connector.store.tables import ledger_lines as LL
+from connector.store.tables import passport_links as LK
+from connector.store.tables import passports as PP
 from connector.store.tables import receipts
 from connector.store.tables_compare import compare_balances as CB
 from connector.store.tables_compare import compare_list_docs as LD
+from connector.store.tables_compare import compare_passport_links as PLK
 from connector.store.tables_compare import compare_pending as P
 from connector.store.tables_compare import compare_state as S
+from connector.store.tables_messages import cent_dcl_stock_links as CL
+from connector.store.tables_messages import stock_bills as SB
 
 
 def watermarks(conn: Connection) -> dict[str, int] | None:
@@ -49,6 +54,7 @@ def dirty_units(conn: Connection, marks: dict[str, int], now: datetime) -> Units
     for (key,) in conn.execute(select(P.c.unit_key).where(P.c.due_at <= now)):
         units.add_key(key)
     _propagate(conn, units)
+    _declarations(conn, units, marks["receipt_id"])
     return units
 
 
@@ -63,8 +69,7 @@ def _from_entries(conn: Connection, units: Units, after: int) -> None:
             units.norefs.add(mtno)
         units.lines.add((bws, seq))
         a = added.setdefault((bws, seq), [mtno, unit, Decimal(0), at])
-        a[2] += Decimal(qty)
-        a[3] = max(a[3], at)
+        a[0], a[1], a[2], a[3] = min(a[0], mtno), min(a[1], unit), a[2] + Decimal(qty), max(a[3], at)
     add_balances(conn, added)
 
 
@@ -78,8 +83,8 @@ def add_balances(conn: Connection, added: dict[tuple[str, int], list]) -> None:
                                             last_occurred_at=datetime.fromisoformat(at)))
             continue
         last = max(prev.last_occurred_at, datetime.fromisoformat(at))
-        conn.execute(CB.update().where(CB.c.bws_no == bws, CB.c.gds_seqno == str(seq))
-                     .values(qty=prev.qty + qty, last_occurred_at=last))
+        conn.execute(CB.update().where(CB.c.bws_no == bws, CB.c.gds_seqno == str(seq)).values(
+            qty=prev.qty + qty, last_occurred_at=last, gds_mtno=min(prev.gds_mtno, mtno), unit=min(prev.unit, unit)))
 
 
 def _from_receipts(conn: Connection, units: Units, after: int) -> None:
@@ -88,6 +93,7 @@ def _from_receipts(conn: Connection, units: Units, after: int) -> None:
              .where(BL.c.receipt_id > after))
     seen = {no: doc for query in (heads, lines) for no, doc in conn.execute(query)}
     remember_lists(conn, seen, units)
+    units.lists |= set(seen)
     units.lines |= {(b, s) for b, s in conn.execute(select(LL.c.bws_no, LL.c.gds_seqno).where(LL.c.receipt_id > after))}
 
 
@@ -119,17 +125,45 @@ def _with_unreferenced(conn: Connection, items: set[str]) -> set[str]:
     return {m for part in load.chunks(items) for (m,) in conn.execute(query.where(E.c.gds_mtno.in_(part)))}
 
 
-def refill(conn: Connection, balances: dict, lists: list[tuple[str, str | None]]) -> None:
-    """After a reset: the running balances and list documents in bulk."""
+def _declarations(conn: Connection, units: Units, after: int) -> None:
+    """C3/C4/C6/C8 units: passports, 出入库单 and their 集报 links with new receipts; lists whose
+    document moved (C8) or that share a passport with a changed list (一车多票 allocation)."""
+    new_docs = {d for d in units.docs if d}
+    units.lists |= {no for part in load.chunks(new_docs) for (no,) in conn.execute(
+        select(H.c.bond_invt_no).where(H.c.etps_inner_invt_no.in_(part)))}
+    changed = set(conn.execute(select(PP.c.passport_no).where(PP.c.receipt_id > after)).scalars())
+    units.gates |= changed
+    linked = load_gate.links(conn, None, changed)
+    units.lists |= {no for nos in linked.values() for no in nos} | _remembered(conn, changed, linked)
+    units.lists |= {no for nos in load_gate.links(conn, units.lists).values() for no in nos}
+    units.bills |= set(conn.execute(select(SB.c.sas_stock_no).where(SB.c.receipt_id > after)).scalars())
+    units.bills |= set(conn.execute(select(CL.c.sas_stock_no).where(CL.c.receipt_id > after)).scalars())
+
+
+def _remembered(conn: Connection, changed: set[str], linked: dict[str, set[str]]) -> set[str]:
+    """The lists these passports named before; then remember what they name now."""
+    old = {no for part in load.chunks(changed) for (no,) in conn.execute(
+        select(PLK.c.bond_invt_no).where(PLK.c.passport_no.in_(part)))}
+    for part in load.chunks(changed):
+        conn.execute(PLK.delete().where(PLK.c.passport_no.in_(part)))
+    rows = [{"passport_no": p, "bond_invt_no": no} for p, nos in linked.items() for no in nos]
+    if rows:
+        conn.execute(PLK.insert(), rows)
+    return old
+
+
+def refill(conn: Connection, balances: dict) -> None:
+    """After a reset: the running balances in bulk, list documents and passport links by SQL."""
     if balances:
         conn.execute(CB.insert(), [{"bws_no": b, "gds_seqno": str(s), "gds_mtno": x.gds_mtno, "unit": x.unit,
                                     "qty": x.qty, "last_occurred_at": x.last_occurred_at}
                                    for (b, s), x in balances.items()])
-    if lists:
-        conn.execute(LD.insert(), [{"bond_invt_no": no, "doc_ref": doc} for no, doc in lists])
+    conn.execute(LD.insert().from_select(["bond_invt_no", "doc_ref"], select(H.c.bond_invt_no, H.c.etps_inner_invt_no)))
+    links = (select(LK.c.passport_no, LK.c.rlt_no).where(LK.c.rlt_tb_typecd == load_gate.LIST_LINK).distinct())
+    conn.execute(PLK.insert().from_select(["passport_no", "bond_invt_no"], links))
 
 
 def reset(conn: Connection) -> None:
     """Forget all derived state (a rebuild recomputes it)."""
-    for table in (S, P, CB, LD):
+    for table in (S, P, CB, LD, PLK):
         conn.execute(table.delete())

@@ -8,18 +8,18 @@ with set-based loads; both paths run the same rules, so they give the same discr
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import JSON, Connection, func, select
 
-from connector.compare import dirty, lifecycle, load
+from connector.compare import dirty, lifecycle, load, screen
 from connector.compare.rules import KIND_LABELS
 from connector.compare.settings import CompareSection
-from connector.compare.units import Outcome, Units, evaluate
+from connector.compare.units import Outcome, evaluate
 from connector.store.engine import Store
-from connector.store.tables import bond_invt_heads as H
 from connector.store.tables import discrepancies as D
 from connector.store.tables_compare import compare_pending as P
 
@@ -49,31 +49,80 @@ def _tick(conn: Connection, marks: dict, settings: CompareSection, now: datetime
 def _rebuild(conn: Connection, settings: CompareSection, now: datetime, routes, site: str) -> dict:
     dirty.reset(conn)
     marks = dirty.current_marks(conn)
-    balances = load.balances_from_entries(conn)
-    dirty.refill(conn, balances, conn.execute(select(H.c.bond_invt_no, H.c.etps_inner_invt_no)).all())
+    scope, summed = screen.scope(conn, marks, settings)
+    balances: dict = {}
+
+    def wms_balances() -> dict:  # summed while the rules run; kept as the running balances
+        balances.update(summed() if summed else screen.balances(conn, marks))
+        return balances
+
+    outcome = evaluate(conn, None, settings, now, screened=scope, balances=wms_balances)
+    dirty.refill(conn, balances)
     dirty.save_marks(conn, marks, now)
-    return apply(conn, evaluate(conn, None, settings, now, balances=balances), None, now, routes=routes, site=site)
+    return apply(conn, outcome, None, now, routes=routes, site=site)
 
 
 def apply(conn: Connection, outcome: Outcome, unit_keys: set[str] | None, now: datetime, *,
           routes: dict[str, list[str]], site: str) -> dict[str, int]:
     """Write the findings of the evaluated units (None = all): upsert, resolve, pending, outbox."""
-    counts: Counter = Counter()
     existing = _existing(conn, unit_keys, [d.id for d, _ in outcome.found])
-    found_ids = {d.id for d, _ in outcome.found}
-    for d, unit_key in outcome.found:
-        event = lifecycle.upsert(conn, d, unit_key, existing.get(d.id), now)
-        if event:
-            counts[event] += 1
-            lifecycle.queue(conn, event, d.id, now, routes, site)
-    for did, row in existing.items():
-        if row.status in lifecycle.LIVE and did not in found_ids and did not in outcome.held:
-            if unit_keys is None or row.unit_key in unit_keys or row.unit_key is None:
-                lifecycle.resolve(conn, row, now)
-                counts["resolved"] += 1
-                lifecycle.queue(conn, "resolved", did, now, routes, site)
+    events = _write_found(conn, outcome, existing, now) + _resolve_missing(conn, outcome, existing, unit_keys, now)
+    lifecycle.queue_many(conn, events, now, routes, site)
     _pending(conn, outcome, unit_keys)
-    return _counts(conn, counts, now)
+    return _counts(conn, Counter(event for event, _ in events), now)
+
+
+def _write_found(conn: Connection, outcome: Outcome, existing: dict[str, Any], now: datetime) -> list[tuple[str, str]]:
+    events, fresh = [], []
+    for d, unit_key in outcome.found:
+        if d.id not in existing:
+            fresh.append(lifecycle.new_row(d, unit_key, now))
+            events.append(("opened", d.id))
+        elif event := lifecycle.upsert(conn, d, unit_key, existing[d.id], now):
+            events.append((event, d.id))
+    _insert(conn, fresh)
+    return events
+
+
+def _resolve_missing(conn: Connection, outcome: Outcome, existing: dict[str, Any], unit_keys: set[str] | None,
+                     now: datetime) -> list[tuple[str, str]]:
+    """Live discrepancies of the evaluated units that no rule produced nor held back."""
+    found, events = {d.id for d, _ in outcome.found}, []
+    for did, row in existing.items():
+        owned = unit_keys is None or row.unit_key in unit_keys or row.unit_key is None
+        if row.status in lifecycle.LIVE and did not in found and did not in outcome.held and owned:
+            lifecycle.resolve(conn, row, now)
+            events.append(("resolved", did))
+    return events
+
+
+def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """New discrepancies in one statement; on SQLite through the driver with the column types'
+    own conversions done once here (a rebuild may open tens of thousands)."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(D.insert(), rows)
+        return
+    names = list(rows[0])
+    convert = [(i, f) for i, f in enumerate(_to_driver(D.c[n].type, conn.dialect) for n in names) if f]
+    values = []
+    for r in rows:
+        row = [r[n] for n in names]
+        for i, f in convert:
+            row[i] = f(row[i])
+        values.append(tuple(row))
+    sql = f"INSERT INTO discrepancies ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+    conn.exec_driver_sql(sql, values)
+
+
+def _to_driver(column_type, dialect):
+    """What SQLAlchemy would do to a value bound to this column on SQLite."""
+    if hasattr(column_type, "process_bind_param"):  # DecimalText, AwareDateTime
+        return lambda v: column_type.process_bind_param(v, dialect)
+    if isinstance(column_type, JSON):
+        return lambda v: None if v is None else json.dumps(v)
+    return None  # stored as given
 
 
 def _existing(conn: Connection, unit_keys: set[str] | None, found: list[str]) -> dict[str, Any]:

@@ -35,7 +35,7 @@ def picture(store: Store, settings: CompareSection, at: datetime) -> dict[str, A
 
 
 def _row(d) -> dict[str, Any]:
-    text = lambda v: None if v is None else format(v, "f")  # noqa: E731
+    text = lambda v: None if v is None else format(v, "f")
     return {"id": d.id, "kind": d.kind, "kind_label": KIND_LABELS.get(d.kind, d.kind), "ledger_no": d.ledger_no,
             "item_seq": d.item_seq, "item_no": d.item_no, "doc_refs": list(d.doc_refs),
             "expected_qty": text(d.expected_qty), "actual_qty": text(d.actual_qty), "delta_qty": text(d.delta_qty),

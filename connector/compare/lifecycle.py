@@ -33,18 +33,27 @@ def content_hash(d: Discrepancy) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
+def _values(d: Discrepancy, unit_key: str, now: datetime) -> dict[str, Any]:
+    details = {k: v for k, v in d.details.items() if k != "evidence"}
+    return dict(kind=d.kind, ledger_no=d.ledger_no, item_seq=d.item_seq, item_no=d.item_no,
+                doc_refs=list(d.doc_refs), expected_qty=d.expected_qty, actual_qty=d.actual_qty,
+                delta_qty=d.delta_qty, unit=d.unit, details=details, content_hash=content_hash(d), last_seen=now,
+                unit_key=unit_key, evidence=d.details.get("evidence", []))
+
+
+def new_row(d: Discrepancy, unit_key: str, now: datetime) -> dict[str, Any]:
+    """The row of a first finding (`open`, version 1); the caller inserts many in one statement."""
+    return dict(id=d.id, status="open", version=1, first_seen=now, resolved_at=None, ack_reason=None,
+                acked_at=None, **_values(d, unit_key, now))
+
+
 def upsert(conn: Connection, d: Discrepancy, unit_key: str, row: Any, now: datetime) -> str | None:
     """Write one finding; returns the event it makes (opened / updated) or None when unchanged."""
-    digest = content_hash(d)
-    details = {k: v for k, v in d.details.items() if k != "evidence"}
-    values = dict(kind=d.kind, ledger_no=d.ledger_no, item_seq=d.item_seq, item_no=d.item_no,
-                  doc_refs=list(d.doc_refs), expected_qty=d.expected_qty, actual_qty=d.actual_qty,
-                  delta_qty=d.delta_qty, unit=d.unit, details=details, content_hash=digest, last_seen=now,
-                  unit_key=unit_key, evidence=d.details.get("evidence", []))
+    values = _values(d, unit_key, now)
     if row is None:
-        conn.execute(D.insert().values(id=d.id, status="open", version=1, first_seen=now, **values))
+        conn.execute(D.insert().values(**new_row(d, unit_key, now)))
         return "opened"
-    if row.status in LIVE and row.content_hash == digest:
+    if row.status in LIVE and row.content_hash == values["content_hash"]:
         if row.unit_key != unit_key or row.evidence != values["evidence"]:
             conn.execute(D.update().where(D.c.id == d.id).values(unit_key=unit_key, evidence=values["evidence"]))
         return None
@@ -70,12 +79,23 @@ def acknowledge(conn: Connection, did: str, reason: str, now: datetime) -> Any:
 
 
 def queue(conn: Connection, event: str, did: str, now: datetime, routes: dict[str, list[str]], site: str) -> None:
-    from connector.compare.engine import as_dict
+    queue_many(conn, [(event, did)], now, routes, site)
 
-    row = conn.execute(select(D).where(D.c.id == did)).one()
-    name = f"discrepancy.{event}"
-    payload = {"site": site, "event": name, "discrepancy": as_dict(row)}
-    for sink, patterns in routes.items():
-        if any(fnmatch.fnmatchcase(name, p) for p in patterns):
-            outbox.enqueue(conn, sink=sink, event=name, key=f"{did}:{row.version}:{name}",
-                           discrepancy_id=did, payload=payload, now=now)
+
+def queue_many(conn: Connection, events: list[tuple[str, str]], now: datetime, routes: dict[str, list[str]],
+               site: str) -> None:
+    """Outbox rows for (event, discrepancy id) pairs, one per matching route, payload = the stored row."""
+    from connector.compare.engine import as_dict
+    from connector.compare.load import chunks
+
+    wanted = [(e, did, [s for s, p in routes.items() if any(fnmatch.fnmatchcase(f"discrepancy.{e}", x) for x in p)])
+              for e, did in events]
+    wanted = [w for w in wanted if w[2]]
+    rows = {r.id: r for part in chunks({did for _, did, _ in wanted})
+            for r in conn.execute(select(D).where(D.c.id.in_(part)))}
+    for event, did, sinks in wanted:
+        row, name = rows[did], f"discrepancy.{event}"
+        payload = {"site": site, "event": name, "discrepancy": as_dict(row)}
+        for sink in sinks:
+            outbox.enqueue(conn, sink=sink, event=name, key=f"{did}:{row.version}:{name}", discrepancy_id=did,
+                           payload=payload, now=now, seq=row.version)

@@ -15,7 +15,13 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, String, and_, exists, or_, select, type_coerce
 
-from connector.compare.rules.inputs import LedgerState, ListItem, WmsBalance, WmsDocItem, WmsLine
+from connector.compare.rules.inputs import (
+    LedgerState,
+    ListItem,
+    WmsBalance,
+    WmsDocItem,
+    WmsLine,
+)
 from connector.store.tables import bond_invt_heads as H
 from connector.store.tables import bond_invt_lines as BL
 from connector.store.tables import ledger_entries as E
@@ -33,29 +39,72 @@ def raw(column):
     return type_coerce(column, String)
 
 
+def rows(conn: Connection, query) -> Iterator[tuple]:
+    """A query's plain DBAPI rows, streamed: no per-row result processing (columns read as `raw`)."""
+    return conn.execute(query).cursor
+
+
 def chunks(keys: Iterable) -> Iterator[list]:
     keys = sorted(keys)
     for i in range(0, len(keys), CHUNK):
         yield keys[i:i + CHUNK]
 
 
-def _entries(conn: Connection, column, keys, extra, as_of: datetime | None):
+def want(conn: Connection, items: dict[str, set[str] | None]) -> None:
+    """Fill the temporary table of the (document, 料号) a rebuild reads (料号 NULL: all of them)."""
+    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS compare_want (doc TEXT NOT NULL, mtno TEXT)")
+    conn.exec_driver_sql("DELETE FROM compare_want")
+    pairs = [(doc, m) for doc, ms in items.items() for m in (sorted(ms) if ms is not None else [None])]
+    if pairs:
+        conn.exec_driver_sql("INSERT INTO compare_want VALUES (?, ?)", pairs)
+
+
+def _wanted_by_join(conn: Connection, items: dict | None, as_of: datetime | None) -> bool:
+    return items is not None and as_of is None and conn.dialect.name == "sqlite"
+
+
+_WANT_ITEM = "(w.mtno IS NULL OR {} = w.mtno)"
+_ENTRY_COLUMNS = ("SELECT e.doc_ref, e.gds_mtno, e.bws_no, e.gds_seqno, e.dcl_unitcd, e.dcl_qty, e.occurred_at, "
+                  "e.source, e.line_key, e.revision, e.gdecd FROM compare_want w CROSS JOIN ledger_entries e ")
+ENTRIES_WANTED = (  # CROSS JOIN: SQLite keeps this order (the wanted pairs, then the (doc_ref, 料号) index)
+    _ENTRY_COLUMNS + "ON e.doc_ref = w.doc AND e.gds_mtno = w.mtno WHERE e.needs_list = 1 UNION ALL "
+    + _ENTRY_COLUMNS + "ON e.doc_ref = w.doc WHERE w.mtno IS NULL AND e.needs_list = 1")
+LISTS_WANTED = (
+    "SELECT l.bond_invt_no, l.gds_seqno, l.putrec_seqno, l.gds_mtno, l.dcl_unitcd, l.dcl_qty, h.etps_inner_invt_no, "
+    "h.impexp_markcd, h.putrec_no, h.invt_stucd, h.invt_dcl_time, h.updated_at, l.receipt_id FROM compare_want w "
+    "CROSS JOIN bond_invt_heads h ON h.etps_inner_invt_no = w.doc CROSS JOIN bond_invt_lines l "
+    "ON l.bond_invt_no = h.bond_invt_no AND " + _WANT_ITEM.format("coalesce(l.gds_mtno, '')"))
+
+
+def _entries(conn: Connection, column, keys, extra, as_of: datetime | None, items: dict | None = None):
+    """`items`: document -> the 料号 wanted (None = all): on SQLite joined with `compare_want` (see
+    `want`), elsewhere filtered here, before any conversion."""
     cols = (E.c.doc_ref, E.c.gds_mtno, E.c.bws_no, E.c.gds_seqno, E.c.dcl_unitcd, raw(E.c.dcl_qty),
             raw(E.c.occurred_at), E.c.source, E.c.line_key, E.c.revision, E.c.gdecd)
     base = select(*cols).where(E.c.needs_list.is_(True), extra)
     if as_of is not None:
         base = base.where(E.c.created_at <= as_of, E.c.occurred_at <= as_of)
+    if _wanted_by_join(conn, items, as_of):
+        yield from conn.exec_driver_sql(ENTRIES_WANTED).cursor
+        return
     if keys is None:
-        yield from conn.execute(base)
+        yield from rows(conn, base)
         return
     for part in chunks(keys):
-        yield from conn.execute(base.where(column.in_(part)))
+        found = rows(conn, base.where(column.in_(part)))
+        yield from found if items is None else (r for r in found if wanted(items, r[0], r[1]))
 
 
-def doc_items(conn: Connection, docs: set[str] | None, as_of: datetime | None = None) -> list[WmsDocItem]:
-    """Movements that need a 核注清单 and name a document, summed per (document, 料号)."""
+def wanted(items: dict | None, doc: str, mtno: str) -> bool:
+    return items is None or items[doc] is None or mtno in items[doc]
+
+
+def doc_items(conn: Connection, docs: set[str] | None, as_of: datetime | None = None,
+              items: dict | None = None) -> list[WmsDocItem]:
+    """Movements that need a 核注清单 and name a document, summed per (document, 料号)
+    (`items`: per document the 料号 to read, None = all)."""
     groups: dict[tuple, list] = defaultdict(lambda: [None, ZERO, "", set(), []])
-    for r in _entries(conn, E.c.doc_ref, docs, E.c.doc_ref.is_not(None), as_of):
+    for r in _entries(conn, E.c.doc_ref, docs, E.c.doc_ref.is_not(None), as_of, items):
         g = groups[(r[0], r[1])]
         g[0] = g[0] or r
         g[1] += Decimal(r[5])
@@ -93,13 +142,15 @@ def _list_item(r) -> ListItem:
                     void=r[9] in VOID_LIST_STATES)
 
 
-def list_items(conn: Connection, docs: set[str] | None, as_of: datetime | None = None) -> list[ListItem]:
+def list_items(conn: Connection, docs: set[str] | None, as_of: datetime | None = None,
+               items: dict | None = None) -> list[ListItem]:
     """核注清单 lines per document, void (rejected / deleted) ones flagged, not dropped."""
     query = _list_query(as_of)
-    if docs is None:
-        return [_list_item(r) for r in conn.execute(query)]
-    return [_list_item(r) for part in chunks(docs)
-            for r in conn.execute(query.where(H.c.etps_inner_invt_no.in_(part)))]
+    if _wanted_by_join(conn, items, as_of):
+        return [_list_item(r) for r in conn.exec_driver_sql(LISTS_WANTED).cursor]
+    found = rows(conn, query) if docs is None else (
+        r for part in chunks(docs) for r in rows(conn, query.where(H.c.etps_inner_invt_no.in_(part))))
+    return [_list_item(r) for r in found if wanted(items, r[6], r[3] or "")]
 
 
 def orphan_lists(conn: Connection, items: set[str], as_of: datetime | None = None) -> list[ListItem]:
@@ -108,7 +159,7 @@ def orphan_lists(conn: Connection, items: set[str], as_of: datetime | None = Non
     if as_of is not None:
         moved = moved.where(E.c.created_at <= as_of)
     query = _list_query(as_of).where(~moved, or_(H.c.invt_stucd.is_(None), H.c.invt_stucd.not_in(VOID_LIST_STATES)))
-    return [_list_item(r) for part in chunks(items) for r in conn.execute(query.where(BL.c.gds_mtno.in_(part)))]
+    return [_list_item(r) for part in chunks(items) for r in rows(conn, query.where(BL.c.gds_mtno.in_(part)))]
 
 
 def ledger_states(conn: Connection, keys: set[tuple[str, int]] | None,
@@ -125,17 +176,29 @@ def ledger_states(conn: Connection, keys: set[tuple[str, int]] | None,
         r.qty_changed_at, (f"ledger_line:{r.bws_no}/{r.gds_seqno}", f"receipt:{r.receipt_id}")) for r in rows}
 
 
-def balances_from_entries(conn: Connection, as_of: datetime | None = None) -> dict[tuple[str, int], WmsBalance]:
-    """WMS stock per ledger line: every posted entry (and reversal) summed in declared units."""
+def canonical(qty: Decimal) -> Decimal:
+    """The value a DecimalText column gives back (4.0 -> 4): balances read back from the store and
+    balances summed here must print the same in a discrepancy's details."""
+    return qty.normalize() if qty != 0 else ZERO
+
+
+def balances_from_entries(conn: Connection, as_of: datetime | None = None, upto: int | None = None,
+                          keys: set[tuple[str, int]] | None = None) -> dict[tuple[str, int], WmsBalance]:
+    """WMS stock per ledger line: every posted entry (and reversal) summed in declared units
+    (entries up to id `upto`; only the ledger lines `keys`); 料号 and unit: the smallest seen."""
     query = select(E.c.bws_no, E.c.gds_seqno, E.c.gds_mtno, E.c.dcl_unitcd, raw(E.c.dcl_qty), raw(E.c.occurred_at))
     if as_of is not None:
         query = query.where(E.c.created_at <= as_of, E.c.occurred_at <= as_of)
+    if upto is not None:
+        query = query.where(E.c.id <= upto)
+    found = rows(conn, query) if keys is None else (
+        r for part in chunks(keys) for r in rows(conn, query.where(
+            or_(*(and_(E.c.bws_no == b, E.c.gds_seqno == s) for b, s in part)))))
     totals: dict[tuple[str, int], list] = {}
-    for b, s, m, u, q, at in conn.execute(query):
+    for b, s, m, u, q, at in found:
         t = totals.setdefault((b, s), [m, u, ZERO, at])
-        t[2] += Decimal(q)
-        t[3] = max(t[3], at)
-    return {k: WmsBalance(k[0], k[1], m, u, q, T(at)) for k, (m, u, q, at) in totals.items()}
+        t[0], t[1], t[2], t[3] = min(t[0], m), min(t[1], u), t[2] + Decimal(q), max(t[3], at)
+    return {k: WmsBalance(k[0], k[1], m, u, canonical(q), T(at)) for k, (m, u, q, at) in totals.items()}
 
 
 def stored_balances(conn: Connection, keys: set[tuple[str, int]] | None) -> dict[tuple[str, int], WmsBalance]:

@@ -5,6 +5,7 @@ by exactly one unit, so re-evaluating a unit decides every discrepancy it owns:
   doc|D      C2/C8 by document reference D (企业内部编号)
   noref|M    C2 for movements of 料号 M without a reference (time-window match)
   line|B|S   C1 balance of ledger line (账册号 B, 商品序号 S)
+  list|L, gate|P, bill|S   C3/C8, C4 and C6 over the declarations (units_gate.py)
 A full rebuild evaluates every unit with set-based loads; a tick only the dirty ones.
 """
 
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from connector.compare import load
+from connector.compare import load, units_gate
 from connector.compare.rules import balance_one, movement_vs_list, unreferenced
 from connector.compare.rules.base import RuleResult
 from connector.compare.rules.unreferenced import candidates
@@ -29,23 +30,28 @@ class Units:
     docs: set[str] = field(default_factory=set)
     norefs: set[str] = field(default_factory=set)
     lines: set[tuple[str, int]] = field(default_factory=set)
+    lists: set[str] = field(default_factory=set)
+    gates: set[str] = field(default_factory=set)
+    bills: set[str] = field(default_factory=set)
 
     def keys(self) -> set[str]:
         return ({f"doc|{d}" for d in self.docs} | {f"noref|{m}" for m in self.norefs}
-                | {f"line|{b}|{s}" for b, s in self.lines})
+                | {f"line|{b}|{s}" for b, s in self.lines} | {f"list|{x}" for x in self.lists}
+                | {f"gate|{x}" for x in self.gates} | {f"bill|{x}" for x in self.bills})
 
     def add_key(self, key: str) -> None:
         kind, _, rest = key.partition("|")
-        if kind == "doc":
-            self.docs.add(rest)
-        elif kind == "noref":
-            self.norefs.add(rest)
-        elif kind == "line":
+        if kind == "line":
             b, _, s = rest.rpartition("|")
             self.lines.add((b, int(s)))
+        elif kind in SETS:
+            getattr(self, SETS[kind]).add(rest)
 
     def __bool__(self) -> bool:
-        return bool(self.docs or self.norefs or self.lines)
+        return bool(self.docs or self.norefs or self.lines or self.lists or self.gates or self.bills)
+
+
+SETS = {"doc": "docs", "noref": "norefs", "list": "lists", "gate": "gates", "bill": "bills"}
 
 
 @dataclass
@@ -59,24 +65,38 @@ class Outcome:
 
 
 def evaluate(conn: Connection, units: Units | None, settings: CompareSection, now: datetime,
-             as_of: datetime | None = None, balances: dict | None = None) -> Outcome:
-    """Run every rule over the units (None = all); `balances` overrides the stored WMS balances."""
-    out = Outcome()
-    _documents(conn, out, None if units is None else units.docs, settings, now, as_of)
-    _unreferenced(conn, out, None if units is None else units.norefs, settings, now, as_of)
-    _balances(conn, out, None if units is None else units.lines, settings, now, as_of, balances)
+             as_of: datetime | None = None, balances: dict | None = None, screened: dict | None = None) -> Outcome:
+    """Run every rule over the units (None = all); `balances` overrides the stored WMS balances;
+    `screened` (a rebuild, units None): per unit kind the keys the screen could not clear."""
+    out, cache, scope = Outcome(), {}, screened or {}
+    pick = (lambda kind: scope[kind]() if kind in scope else None) if units is None else \
+        (lambda kind: getattr(units, kind))
+    if units is None and "docs" in scope:
+        docs, moved_docs = scope["docs"]()
+        load.want(conn, docs)
+        _documents(conn, out, set(docs), settings, now, as_of, docs, moved_docs)
+    else:
+        _documents(conn, out, pick("docs"), settings, now, as_of)
+    _unreferenced(conn, out, pick("norefs"), settings, now, as_of)
+    _balances(conn, out, pick("lines"), settings, now, as_of, balances() if callable(balances) else balances)
+    units_gate.evaluate_lists(conn, out, pick("lists"), settings, now, as_of, cache)
+    units_gate.evaluate_gates(conn, out, pick("gates"), settings, as_of, cache)
+    units_gate.evaluate_bills(conn, out, pick("bills"), settings, now, as_of)
     return out
 
 
-def _documents(conn, out: Outcome, docs, settings: CompareSection, now: datetime, as_of) -> None:
+def _documents(conn, out: Outcome, docs, settings: CompareSection, now: datetime, as_of,
+               items: dict | None = None, moved_docs: set[str] = frozenset()) -> None:
+    """`items`: per document the 料号 to load (None: all); `moved_docs`: documents some movement
+    names even where those items were not loaded (their lists are not orphans)."""
     if docs is not None and not docs:
         return
     moved, declared = defaultdict(list), defaultdict(list)
-    for w in load.doc_items(conn, docs, as_of):
+    for w in load.doc_items(conn, docs, as_of, items):
         moved[w.doc_ref].append(w)
-    for line in load.list_items(conn, docs, as_of):
+    for line in load.list_items(conn, docs, as_of, items):
         declared[line.etps_inner_invt_no].append(line)
-    covered = _covered_orphans(conn, moved, declared, settings, as_of)
+    covered = _covered_orphans(conn, set(moved) | moved_docs, declared, settings, as_of)
     for doc in sorted(set(moved) | set(declared)):
         out.take(movement_vs_list(moved.get(doc, []), declared.get(doc, []), now, settings, covered), f"doc|{doc}")
 

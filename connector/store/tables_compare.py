@@ -20,6 +20,7 @@ from connector.store.tables import (
     passport_links,
     passports,
 )
+from connector.store.tables_messages import cent_dcl_stock_links, stock_bills
 from connector.store.types import AwareDateTime, DecimalText
 
 compare_state = Table(
@@ -55,6 +56,12 @@ compare_list_docs = Table(
     Column("doc_ref", String(64)),
 )
 
+compare_passport_links = Table(
+    "compare_passport_links", metadata,  # the lists each passport named when last evaluated: a passport
+    Column("passport_no", String(64), primary_key=True),  # that stops naming a list dirties that list too
+    Column("bond_invt_no", String(64), primary_key=True),
+)
+
 # Indexes the incremental loads need (dirty keys are looked up, never scanned for).
 Index("ix_ledger_entries_doc", ledger_entries.c.doc_ref, ledger_entries.c.gds_mtno)
 Index("ix_ledger_entries_mtno", ledger_entries.c.gds_mtno, ledger_entries.c.doc_ref)
@@ -65,3 +72,5 @@ Index("ix_ledger_lines_receipt", ledger_lines.c.receipt_id)
 Index("ix_passports_receipt", passports.c.receipt_id)
 Index("ix_passport_links_rlt", passport_links.c.rlt_no)
 Index("ix_discrepancies_unit", discrepancies.c.unit_key)
+Index("ix_stock_bills_receipt", stock_bills.c.receipt_id)
+Index("ix_cent_dcl_stock_links_receipt", cent_dcl_stock_links.c.receipt_id)

@@ -19,7 +19,14 @@ from connector.config.schema import CompareSection
 from connector.mapping_file import load_mapping
 from connector.model import Movement
 from connector.store.engine import Store
-from connector.store.tables import bond_invt_heads, bond_invt_lines, discrepancies, ledger_lines, outbox, receipts
+from connector.store.tables import (
+    bond_invt_heads,
+    bond_invt_lines,
+    discrepancies,
+    ledger_lines,
+    outbox,
+    receipts,
+)
 from tests.support.wms import log, write_mapping  # noqa: F401
 
 NOW = datetime(2025, 3, 10, 4, 0, tzinfo=UTC)

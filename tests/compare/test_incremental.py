@@ -1,7 +1,8 @@
 """Incremental ticks equal a full rebuild: a property test over random histories (hypothesis).
 
 Random WMS movements (revised, unreferenced, in and out), 核注清单 (re-declared, rejected, moved to
-another document), ledger lines and clock moves, with an incremental tick after random steps; at the
+another document, formally deducted), ledger lines, passports (re-sent with other lists and quantities,
+voided, weighed), 出入库单 and 集报 links, and clock moves, with an incremental tick after random steps; at the
 end a last tick, then `--rebuild` on the same store must change nothing, and every balance identity
 holds (running balance = Σ entries, dsmlQty = actlRemainQty − shdRemainQty, delta = actual − expected).
 """
@@ -11,12 +12,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections import defaultdict
-from pathlib import Path
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -26,13 +27,15 @@ from connector.config.schema import CompareSection
 from connector.mapping_file import load_mapping
 from connector.store.engine import Store
 from connector.store.tables import discrepancies
-from tests.compare.test_engine import NOW, World
+from tests.compare.gate_world import GateWorld
+from tests.compare.test_engine import World
 from tests.support.wms import item, log, write_mapping  # noqa: F401
 
 ITEMS = [item(), item(sku="SKU-2", gds_seqno=2, gds_mtno="MT-2")]
 DOCS = st.sampled_from(["ASN-1", "ASN-2", "DO-1", None])
 SETTINGS = CompareSection(movement_grace_hours=Decimal(24), list_grace_hours=Decimal(24),
-                          balance_grace_hours=Decimal(12), unreferenced_window_hours=Decimal(36))
+                          balance_grace_hours=Decimal(12), unreferenced_window_hours=Decimal(36),
+                          passport_grace_hours=Decimal(24))
 
 move = st.tuples(st.just("move"), st.sampled_from(["L1", "L2", "L3", "L4"]), st.sampled_from(["SKU-1", "SKU-2"]),
                  st.integers(1, 9), DOCS, st.sampled_from(["receipt", "issue", "adjust"]), st.integers(0, 120))
@@ -40,7 +43,15 @@ declare = st.tuples(st.just("declare"), st.sampled_from(["QD1", "QD2", "QD3"]), 
                     st.integers(1, 9), st.sampled_from(["I", "E"]), st.sampled_from(["0", "0", "2"]),
                     st.integers(0, 120), st.sampled_from(["MT-1", "MT-2"]))
 ledger = st.tuples(st.just("ledger"), st.integers(0, 30), st.integers(0, 30))
-step = st.one_of(move, declare, ledger, st.tuples(st.just("advance"), st.integers(1, 40)), st.just(("tick",)))
+LISTS = st.sampled_from(["QD1", "QD2", "QD3"])
+passport = st.tuples(st.just("passport"), st.sampled_from(["HF1", "HF2"]), st.lists(LISTS, max_size=2, unique=True),
+                     st.integers(1, 12), st.sampled_from(["0", "2", "2", "6"]), st.integers(0, 120),
+                     st.sampled_from([None, "0", "1000", "1100"]))
+bill = st.tuples(st.just("bill"), st.sampled_from(["X1", "X2"]), st.sampled_from(["1", "1", "2"]), st.integers(0, 70))
+collect = st.tuples(st.just("collect"), LISTS, st.sampled_from(["X1", "X2"]))
+close = st.tuples(st.just("close"), LISTS)
+step = st.one_of(move, declare, ledger, passport, passport, bill, collect, close,
+                 st.tuples(st.just("advance"), st.integers(1, 40)), st.just(("tick",)))
 
 
 def play(world: World, action: tuple) -> None:
@@ -55,10 +66,25 @@ def play(world: World, action: tuple) -> None:
         world.declare(no=no, doc_ref=doc, qty=str(qty), io=io, stucd=stucd, at=now - timedelta(hours=ago), mtno=mtno)
     elif name == "ledger":
         world.ledger_line(inc=str(args[0] + args[1]), redc=str(args[1]), at=now - timedelta(hours=1))
+    elif name in GATE_STEPS:
+        GATE_STEPS[name](world, now, *args)
     elif name == "advance":
         world.clock.advance(hours=args[0])
     else:
         world.compare(settings=SETTINGS)
+
+
+def _passport(world: GateWorld, now, no, lists, qty, stucd, ago, weighed) -> None:
+    world.passport(no=no, lists=tuple(lists), qty=str(qty), stucd=stucd, passed=stucd == "2",
+                   total_wt="1000", collect_wt=weighed, at=now - timedelta(hours=ago))
+
+
+GATE_STEPS = {
+    "passport": _passport,
+    "bill": lambda w, now, no, collected, days: w.stock_bill(no=no, collected=collected, at=now - timedelta(days=days)),
+    "collect": lambda w, now, list_no, stock_no: w.collect(list_no=list_no, stock_no=stock_no, at=now),
+    "close": lambda w, now, no: w.close_list(no, at=now),
+}
 
 
 def snapshot(world: World) -> dict:
@@ -83,10 +109,18 @@ def fast_folder(tmp_path_factory):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+SHORTFALL = [("declare", "QD1", "ASN-1", 5, "I", "0", 100, "MT-1"), ("passport", "HF1", ["QD1"], 3, "0", 100, None),
+             ("close", "QD1"), ("tick",), ("passport", "HF1", ["QD1"], 5, "2", 50, None), ("tick",)]
+VOIDED = [("declare", "QD1", "ASN-1", 5, "I", "0", 100, "MT-1"), ("move", "L1", "SKU-1", 5, "ASN-1", "receipt", 100),
+          ("passport", "HF1", ["QD1"], 5, "6", 100, None), ("tick",), ("passport", "HF2", ["QD1", "QD2"], 9, "2", 90, "1100")]
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(steps=SHORTFALL)
+@example(steps=VOIDED)
 @given(steps=st.lists(step, min_size=1, max_size=25))
 def test_ticks_after_any_history_equal_a_full_rebuild(fast_folder, log, steps):  # noqa: F811
-    world = World(fast_folder(), log)
+    world = GateWorld(fast_folder(), log)
     world.mapping = load_mapping(write_mapping(world.store_folder / "items2.toml", items=ITEMS))
     try:
         for action in steps:

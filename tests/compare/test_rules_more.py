@@ -6,11 +6,29 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from connector.compare.rules import ListItem, WmsDocItem, WmsLine, movement_vs_list, unreferenced
+from connector.compare.rules import (
+    ListItem,
+    WmsDocItem,
+    WmsLine,
+    movement_vs_list,
+    unreferenced,
+)
 from connector.compare.rules.allocation import allocate, convert, to_units
 from connector.compare.rules.dispatch import Dispatch, dispatch_vs_passports
-from connector.compare.rules.gate import ListLine, Passport, PassportLine, list_vs_passports, weight_check
-from connector.compare.rules.periods import LocatedStock, StockBill, bonded_status, collective_deadline, collective_overdue
+from connector.compare.rules.gate import (
+    ListLine,
+    Passport,
+    PassportLine,
+    list_vs_passports,
+    weight_check,
+)
+from connector.compare.rules.periods import (
+    LocatedStock,
+    StockBill,
+    bonded_status,
+    collective_deadline,
+    collective_overdue,
+)
 from connector.compare.rules.writeoff import PeriodFigures, period_of, writeoff
 from connector.compare.settings import CompareSection, Tolerance
 
@@ -145,7 +163,7 @@ def test_dispatch_without_passport_and_passport_without_loading():
 
 
 def test_collective_deadline_is_end_of_next_month_never_across_year_end():
-    at = lambda m, d: datetime(2025, m, d, 12, tzinfo=UTC)  # noqa: E731
+    at = lambda m, d: datetime(2025, m, d, 12, tzinfo=UTC)
     assert collective_deadline(at(3, 5), S).isoformat() == "2025-05-01T00:00:00+08:00"
     assert collective_deadline(at(12, 5), S).isoformat() == "2026-01-01T00:00:00+08:00"
     bills = [StockBill("X1", at(1, 5), False), StockBill("X2", at(3, 1), False), StockBill("X3", at(1, 5), True)]

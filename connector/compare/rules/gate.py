@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from connector.compare.rules.allocation import allocate
 from connector.compare.rules.base import RuleResult, discrepancy_id, held, rate
+from connector.compare.rules.inputs import WmsDocItem
 from connector.compare.settings import CompareSection
 from connector.model import Discrepancy
 
@@ -77,11 +78,14 @@ def _used(lines: list[ListLine], passports: list[Passport]) -> dict[tuple, Decim
 
 
 def list_vs_passports(lines: list[ListLine], passports: list[Passport], now: datetime,
-                      settings: CompareSection) -> RuleResult:
+                      settings: CompareSection, only: str | None = None) -> RuleResult:
+    """`only`: report just that list's lines (the others are there for the 一车多票 allocation)."""
     result = RuleResult()
     live = [p for p in passports if not p.void]
     used, passed = _used(lines, live), _used(lines, [p for p in live if p.passed_at])
     for line in sorted(lines, key=lambda x: (x.bond_invt_no, x.gds_seqno)):
+        if only is not None and line.bond_invt_no != only:
+            continue
         key = (line.bond_invt_no, line.gds_seqno)
         if used[key] > line.dcl_qty:
             _c3(result, "passport_over_allocation", line, used[key], now, settings)
@@ -100,6 +104,27 @@ def _c3(result: RuleResult, kind: str, line: ListLine, qty: Decimal, now: dateti
         expected_qty=line.dcl_qty, actual_qty=qty, delta_qty=qty - line.dcl_qty, unit=line.unit,
         details={"gdsSeqno": line.gds_seqno, "dclQty": str(line.dcl_qty), field: str(qty),
                  "evidence": [f"list:{line.bond_invt_no}/{line.gds_seqno}"]}))
+
+
+def voided_but_moved(list_no: str, doc: str | None, passports: list[Passport], moved: list[WmsDocItem],
+                     now: datetime, s: CompareSection) -> RuleResult:
+    """C8 状态不一致: every passport naming the list was voided or deleted, yet the WMS moved its goods."""
+    result = RuleResult()
+    moving = [w for w in moved if w.qty != 0]
+    if not passports or not moving or any(not p.void for p in passports):
+        return result
+    did = discrepancy_id("state_mismatch", list_no, "passport_void")
+    if held(result, did, max(w.last_occurred_at for w in moving), now, s.movement_grace_hours):
+        return result
+    voided = [p.passport_no for p in passports]
+    result.found.append(Discrepancy(
+        did, "state_mismatch", moving[0].bws_no, None, None, tuple(filter(None, (doc, list_no, *voided))),
+        None, None, None, None, {
+            "reason": "passport voided or deleted (核放单作废/删除) but goods moved", "passports": voided,
+            "moved": {w.gds_mtno: format(w.qty, "f") for w in moving},
+            "wms_lines": sorted({k for w in moving for k in w.line_keys}),
+            "evidence": sorted({e for w in moving for e in w.evidence} | {f"passport:{p}" for p in voided})}))
+    return result
 
 
 def weight_check(p: Passport, wms_gross_wt: Decimal | None, settings: CompareSection) -> RuleResult:

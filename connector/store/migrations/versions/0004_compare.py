@@ -23,6 +23,8 @@ INDEXES = [
     ("ledger_lines", "ix_ledger_lines_receipt", ["receipt_id"]),
     ("passports", "ix_passports_receipt", ["receipt_id"]),
     ("passport_links", "ix_passport_links_rlt", ["rlt_no"]),
+    ("stock_bills", "ix_stock_bills_receipt", ["receipt_id"]),
+    ("cent_dcl_stock_links", "ix_cent_dcl_stock_links_receipt", ["receipt_id"]),
 ]
 
 
@@ -52,6 +54,10 @@ def upgrade() -> None:
     sa.Column('bond_invt_no', sa.String(length=64), nullable=False),
     sa.Column('doc_ref', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('bond_invt_no'))
+    op.create_table('compare_passport_links',
+    sa.Column('passport_no', sa.String(length=64), nullable=False),
+    sa.Column('bond_invt_no', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('passport_no', 'bond_invt_no'))
     with op.batch_alter_table('discrepancies', schema=None) as batch_op:
         batch_op.add_column(sa.Column('unit_key', sa.String(length=300), nullable=True))
         batch_op.add_column(sa.Column('evidence', sa.JSON(), nullable=True))
@@ -69,6 +75,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_discrepancies_unit')
         for column in ('acked_at', 'ack_reason', 'evidence', 'unit_key'):
             batch_op.drop_column(column)
+    op.drop_table('compare_passport_links')
     op.drop_table('compare_list_docs')
     op.drop_table('compare_balances')
     op.drop_index('ix_compare_pending_unit', table_name='compare_pending')

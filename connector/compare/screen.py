@@ -1,0 +1,185 @@
+"""The full rebuild's fast pass on SQLite: which documents can have a finding, and the WMS balances.
+
+A document whose movements and live 核注清单 lines agree item for item — one entry and one list line
+per 料号, same declared unit, the same quantity text with the list's sign (I +, E −), no rejected or
+deleted list — gives no C2/C8 finding and holds nothing in flight, so the rebuild need not load it.
+SQLite builds one signature per document on each side (`group_concat`, in C); only documents whose
+signatures differ, or that changed after the watermarks, are evaluated by the rules. The check is
+conservative: anything it cannot prove equal (NULLs, duplicates, odd characters, `-0`) is evaluated.
+
+WMS balances are summed by SQLite exactly: integer parts as integers, fractions as integers in units
+of 10⁻⁹; a ledger line with any quantity it cannot split that way is summed in Python instead.
+Lists (C3/C8) and passports (C4) are screened the same way: only those that could give a finding are
+evaluated. PostgreSQL stores skip the screen (`scope` returns nothing: every unit is evaluated).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+from sqlalchemy import Connection
+
+from connector.compare import load
+from connector.compare.rules.inputs import WmsBalance
+from connector.compare.settings import CompareSection
+
+ITEM, FIELD = "\x1e", "\x1f"
+ODD = "instr({c}, char(30)) + instr({c}, char(31))"
+WMS_SIGNATURES = (
+    "SELECT doc_ref, group_concat(gds_mtno || char(31) || dcl_unitcd || char(31) || dcl_qty, char(30)), "
+    f"max(id), max({ODD.format(c='gds_mtno')}) FROM ledger_entries "
+    "WHERE needs_list = 1 AND doc_ref IS NOT NULL GROUP BY doc_ref")
+LIST_SIGNATURES = (
+    "SELECT h.etps_inner_invt_no, group_concat(coalesce(l.gds_mtno, char(2)) || char(31) || "
+    "coalesce(l.dcl_unitcd, char(2)) || char(31) || CASE WHEN h.impexp_markcd = 'E' THEN '-' ELSE '' END "
+    "|| coalesce(l.dcl_qty, char(2)), char(30)), max(max(h.receipt_id, l.receipt_id)), "
+    f"max({ODD.format(c='coalesce(l.gds_mtno, char(2))')} + (h.invt_stucd IN ('2', '3')) "
+    "+ (l.gds_mtno IS NULL) + (l.dcl_unitcd IS NULL) + (l.dcl_qty IS NULL)) "
+    "FROM bond_invt_heads h JOIN bond_invt_lines l ON l.bond_invt_no = h.bond_invt_no "
+    "WHERE h.etps_inner_invt_no IS NOT NULL GROUP BY h.etps_inner_invt_no")
+LIVE = "coalesce(p.stucd, '') NOT IN ('5', '6') AND coalesce(p.dcl_typecd, '') <> '3'"
+LIST_CANDIDATES = (  # C3/C8: closed with a live passport, no live passport, or trucks above a line
+    "SELECT k.rlt_no, max(h.vrfded_markcd IN ('2', '3')), max(" + LIVE + ") "
+    "FROM passport_links k JOIN passports p ON p.passport_no = k.passport_no "
+    "JOIN bond_invt_heads h ON h.bond_invt_no = k.rlt_no WHERE k.rlt_tb_typecd = '1' "
+    "AND coalesce(h.invt_stucd, '') NOT IN ('2', '3') GROUP BY k.rlt_no")
+
+
+def _frac(c: str) -> str:
+    return f"CASE WHEN instr({c}, '.') > 0 THEN substr({c}, instr({c}, '.') + 1) ELSE '' END"
+
+
+def _nanos(c: str) -> str:
+    """A decimal text as an exact integer count of 10⁻⁹ (only where `_odd` is false)."""
+    return (f"(CAST({c} AS INTEGER) * 1000000000 + CAST(substr({_frac(c)} || '000000000', 1, 9) AS INTEGER) "
+            f"* CASE WHEN substr({c}, 1, 1) = '-' THEN -1 ELSE 1 END)")
+
+
+def _odd(c: str) -> str:
+    """Texts `_nanos` cannot take exactly: NULL, > 9 decimals, > 7 characters before the point
+    (so a sum of many stays far inside 64-bit integers), not plain decimal text."""
+    return (f"({c} IS NULL OR length({_frac(c)}) > 9 OR instr({c} || '.', '.') > 8 "
+            f"OR {c} GLOB '*[^0-9.-]*' OR {c} GLOB '?*-*')")
+
+
+OVER_BOUND = (  # every live truck line a list line could take, summed exactly, above the line
+    f"SELECT t.rlt_no FROM (SELECT k.rlt_no, pl.rlt_gds_seqno AS seq, sum({_nanos('pl.dcl_qty')}) AS qty, "
+    f"max({_odd('pl.dcl_qty')}) AS odd FROM passport_links k JOIN passports p ON p.passport_no = k.passport_no "
+    "JOIN passport_lines pl ON pl.passport_no = k.passport_no WHERE k.rlt_tb_typecd = '1' AND " + LIVE + " "
+    "GROUP BY k.rlt_no, pl.rlt_gds_seqno) t JOIN bond_invt_lines l ON l.bond_invt_no = t.rlt_no "
+    f"AND l.gds_seqno = t.seq WHERE t.odd OR {_odd('l.dcl_qty')} OR t.qty > {_nanos('l.dcl_qty')}")
+GATE_CANDIDATES = (  # C4: weighed and off by more than the tolerance (floats, with a margin)
+    "SELECT passport_no FROM passports p WHERE " + LIVE + " AND total_wt IS NOT NULL "
+    "AND CAST(coalesce(pass_collect_wt, '0') AS REAL) <> 0 AND abs(CAST(pass_collect_wt AS REAL) - "
+    "CAST(total_wt AS REAL)) > max(?, ? * abs(CAST(total_wt AS REAL))) * (1 - 1e-9) - 1e-9")
+_FRAC = "CASE WHEN instr(dcl_qty, '.') > 0 THEN substr(dcl_qty, instr(dcl_qty, '.') + 1) ELSE '' END"
+_WHOLE = "CAST(CAST(dcl_qty AS INTEGER) AS TEXT) = dcl_qty"  # a plain integer: most quantities
+BALANCES = (
+    "SELECT bws_no, gds_seqno, min(gds_mtno), min(dcl_unitcd), sum(CAST(dcl_qty AS INTEGER)), "
+    f"sum(CASE WHEN {_WHOLE} THEN 0 ELSE CAST(substr({_FRAC} || '000000000', 1, 9) AS INTEGER) "
+    "* CASE WHEN substr(dcl_qty, 1, 1) = '-' THEN -1 ELSE 1 END END), "
+    f"max(CASE WHEN {_WHOLE} THEN 0 ELSE length({_FRAC}) > 9 OR instr(dcl_qty || '.', '.') > 13 "
+    "OR dcl_qty GLOB '*[^0-9.-]*' OR dcl_qty GLOB '?*-*' END), "
+    "max(occurred_at) FROM ledger_entries NOT INDEXED WHERE id <= ? GROUP BY bws_no, gds_seqno")
+
+
+def run_all(conn: Connection, jobs: dict[str, tuple[str, tuple]]) -> dict[str, Callable[[], list[tuple]]]:
+    """Start read-only queries; each result is fetched by calling it. On a SQLite file they run side
+    by side on their own connections (SQLite computes without the GIL: the caller's Python work
+    and the other queries share the two cores). Every query is bounded by the watermarks or checked
+    against them, so reading a later snapshot than `conn` is harmless."""
+    path = conn.engine.url.database
+    if not path or path == ":memory:":
+        done = {name: list(conn.exec_driver_sql(sql, params)) for name, (sql, params) in jobs.items()}
+        return {name: (lambda rows=rows: rows) for name, rows in done.items()}
+
+    def run(job: tuple[str, tuple]) -> list[tuple]:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            return db.execute(*job).fetchall()
+        finally:
+            db.close()
+
+    pool = ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 2))  # in the order given
+    futures = {name: pool.submit(run, job) for name, job in jobs.items()}
+    pool.shutdown(wait=False)
+    return {name: f.result for name, f in futures.items()}
+
+
+def _signatures(found: list[tuple]) -> dict[str, tuple[str | None, int, int]]:
+    return {doc: (sig, last or 0, odd or 0) for doc, sig, last, odd in found}
+
+
+def _items(signature: str | None) -> dict[str, tuple[str, ...]] | None:
+    """料号 -> (unit, quantity); None when an item repeats or does not split cleanly."""
+    items = {}
+    for item in (signature or "").split(ITEM):
+        parts = item.split(FIELD)
+        if len(parts) != 3 or parts[0] in items:
+            return None
+        items[parts[0]] = tuple(parts[1:])
+    return items
+
+
+def _differing(wsig: str | None, lsig: str | None) -> set[str] | None:
+    """The 料号 whose movement and list line differ (None: evaluate the whole document). An item
+    equal on both sides takes no part in any C2 finding of its document, so it need not be loaded."""
+    moved, listed = _items(wsig), _items(lsig)
+    if moved is None or listed is None:
+        return None
+    return {m for m in moved.keys() | listed.keys() if moved.get(m) != listed.get(m)}
+
+
+def screened_docs(found: dict[str, Callable], marks: dict[str, int]) -> tuple[dict[str, set[str] | None], set[str]]:
+    """The documents a rebuild must evaluate, each with the 料号 to load (None: all), and every
+    document some movement names."""
+    moved, listed = _signatures(found["wms"]()), _signatures(found["lists"]())
+    out: dict[str, set[str] | None] = dict.fromkeys(moved.keys() ^ listed.keys())
+    for doc in moved.keys() & listed.keys():
+        (wsig, wlast, wodd), (lsig, llast, lodd) = moved[doc], listed[doc]
+        if wlast > marks["entry_id"] or llast > marks["receipt_id"] or wodd or lodd:
+            out[doc] = None
+        elif wsig != lsig and (items := _differing(wsig, lsig)) != set():
+            out[doc] = items
+    return out, set(moved)
+
+
+def scope(conn: Connection, marks: dict[str, int], s: CompareSection) -> tuple[dict, Callable | None]:
+    """What a rebuild must evaluate per unit kind (a kind left out: every key of it; values are
+    called when needed, so the queries still running overlap the rules), and the WMS balances
+    (None: sum them in Python); on other databases ({}, None)."""
+    if conn.dialect.name != "sqlite":
+        return {}, None
+    limits = (float(s.weight_tolerance_kg), float(s.weight_tolerance_rate))
+    found = run_all(conn, {"wms": (WMS_SIGNATURES, ()), "lists": (LIST_SIGNATURES, ()),
+                           "balances": (BALANCES, (marks["entry_id"],)), "candidates": (LIST_CANDIDATES, ()),
+                           "over": (OVER_BOUND, ()), "gates": (GATE_CANDIDATES, limits)})
+    lists = lambda: ({no for no, closed, live in found["candidates"]() if closed or not live}
+                     | {no for (no,) in found["over"]()})
+    return ({"docs": lambda: screened_docs(found, marks), "lists": lists,
+             "gates": lambda: {no for (no,) in found["gates"]()}},
+            lambda: _balances(conn, found["balances"](), marks))
+
+
+def balances(conn: Connection, marks: dict[str, int]) -> dict[tuple[str, int], WmsBalance]:
+    """WMS stock per ledger line from the entries up to the watermark (the same result as
+    `load.balances_from_entries`, which other databases and odd quantities use)."""
+    if conn.dialect.name != "sqlite":
+        return load.balances_from_entries(conn, upto=marks["entry_id"])
+    return _balances(conn, list(conn.exec_driver_sql(BALANCES, (marks["entry_id"],))), marks)
+
+
+def _balances(conn: Connection, found: list[tuple], marks: dict[str, int]) -> dict[tuple[str, int], WmsBalance]:
+    out, odd = {}, set()
+    for b, s, m, u, whole, frac, bad, last in found:
+        if bad:
+            odd.add((b, s))
+            continue
+        out[(b, s)] = WmsBalance(b, s, m, u, load.canonical(Decimal(whole) + Decimal(frac).scaleb(-9)), load.T(last))
+    if odd:
+        out.update(load.balances_from_entries(conn, upto=marks["entry_id"], keys=odd))
+    return out
