@@ -1,4 +1,4 @@
-"""sources (placeholder: filled by the work on sources)
+"""sources: no schema change (the revision stays in the chain so later ones keep their order)
 
 Revision ID: 0005
 Revises: 0004
