@@ -24,7 +24,9 @@ from sqlalchemy import Connection, select
 
 from connector import outbox
 from connector.store.engine import Store
-from connector.store.tables import ledger_entries, ledger_lines
+from connector.compare.load import ledger_states
+from connector.compare.rules.balance import formal_balance
+from connector.store.tables import ledger_entries
 
 SCHEMA = "bonded-connector/supervision"
 SCHEMA_VERSION = "1.0"
@@ -53,28 +55,22 @@ def discrepancy_event(event: str, site: str, discrepancy: Mapping[str, Any], now
     return document
 
 
-def formal_balance(line: Any, formula: str) -> Decimal:
-    """shdRemainQty by the configured [compare] balance_formula (the comparator's reading, DOMAIN §1.3)."""
-    actual = (line.actl_inc_qty or ZERO) - (line.actl_redc_qty or ZERO)
-    return actual if formula == "actual_only" else (line.in_qty or ZERO) + actual
-
-
 def balance_items(conn: Connection, formula: str) -> list[dict[str, Any]]:
     """Every ledger line customs sent, beside the WMS stock posted to it (declared units).
 
-    Read straight from the tables so the snapshot does not depend on the comparator's internals.
+    The ledger side is read and computed as the comparator does (its loader and balance formula).
     """
     e = ledger_entries.c
     totals: dict[tuple[str, int], Decimal] = {}
     for r in conn.execute(select(e.bws_no, e.gds_seqno, e.dcl_qty)):
         totals[(r.bws_no, r.gds_seqno)] = totals.get((r.bws_no, r.gds_seqno), ZERO) + r.dcl_qty
     items = []
-    for line in conn.execute(select(ledger_lines).order_by(ledger_lines.c.bws_no, ledger_lines.c.gds_seqno)):
+    for _key, line in sorted(ledger_states(conn, None).items()):
         shd = formal_balance(line, formula)
         actl = totals.get((line.bws_no, line.gds_seqno), ZERO)
         dsml = actl - shd
         items.append({"bwsNo": line.bws_no, "gdsSeqno": line.gds_seqno, "gdsMtno": line.gds_mtno,
-                      "dclUnitcd": line.dcl_unitcd, "shdRemainQty": shd, "actlRemainQty": actl, "dsmlQty": dsml,
+                      "dclUnitcd": line.unit, "shdRemainQty": shd, "actlRemainQty": actl, "dsmlQty": dsml,
                       "dsmlRate": (dsml / shd).quantize(RATE_PLACES) if shd else None})
     return items
 
