@@ -135,10 +135,22 @@ class App:
         with self.store.begin() as conn:
             runlog.record(conn, job, started, finished, status, counts)
 
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
     def close(self) -> None:
         for adapter in self._adapters.values():
             adapter.close() if hasattr(adapter, "close") else None
         self.store.close()
+
+
+def with_app(loaded: Loaded, work) -> int:
+    """Run a one-shot command `work(app)` with an App that is closed afterwards."""
+    with App(loaded) as app:
+        return work(app)
 
 
 def _takes_clock(cls: type) -> bool:

@@ -95,15 +95,12 @@ def _one_shot(args: argparse.Namespace, loaded) -> int:
     from connector import commands
     from connector.app import App
 
-    app = App(loaded)
-    try:
+    with App(loaded) as app:
         if args.command in ("sync", "deliver"):
             counts = getattr(app, args.command)()
             print(json.dumps(counts, indent=2, ensure_ascii=False, default=str))
             return 0
         return commands.status(app)
-    finally:
-        app.close()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+from connector.app import with_app
+
 
 def register(sub, late) -> None:
     compare = sub.add_parser("compare", parents=[late], help="run the comparator once")
@@ -28,16 +30,6 @@ def register(sub, late) -> None:
     ack.set_defaults(handler=run_ack)
 
 
-def _with_app(loaded, work) -> int:
-    from connector.app import App
-
-    app = App(loaded)
-    try:
-        return work(app)
-    finally:
-        app.close()
-
-
 def run_compare(args, loaded) -> int:
     def work(app) -> int:
         if args.as_of:
@@ -54,22 +46,22 @@ def run_compare(args, loaded) -> int:
         print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
         return 0
 
-    return _with_app(loaded, work)
+    return with_app(loaded, work)
 
 
 def run_list(args, loaded) -> int:
     from connector import commands
 
-    return _with_app(loaded, lambda app: commands.list_discrepancies(app, args.format, args.status))
+    return with_app(loaded, lambda app: commands.list_discrepancies(app, args.format, args.status))
 
 
 def run_show(args, loaded) -> int:
     from connector import commands
 
-    return _with_app(loaded, lambda app: commands.show_discrepancy(app, args.id))
+    return with_app(loaded, lambda app: commands.show_discrepancy(app, args.id))
 
 
 def run_ack(args, loaded) -> int:
     from connector import commands
 
-    return _with_app(loaded, lambda app: commands.ack_discrepancy(app, args.id, args.reason))
+    return with_app(loaded, lambda app: commands.ack_discrepancy(app, args.id, args.reason))

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from connector.app import with_app
+
 
 def register(sub, late) -> None:
     messages = sub.add_parser("messages", help="customs messages received: history, raw bytes, retention")
@@ -21,16 +23,6 @@ def register(sub, late) -> None:
     raw.set_defaults(handler=run_raw)
     purge = actions.add_parser("purge", parents=[late], help="delete raw messages whose retention has ended")
     purge.set_defaults(handler=run_purge)
-
-
-def _with_store(loaded, work) -> int:
-    from connector.app import App
-
-    app = App(loaded)
-    try:
-        return work(app)
-    finally:
-        app.close()
 
 
 def run_show(args, loaded) -> int:
@@ -47,7 +39,7 @@ def run_show(args, loaded) -> int:
         else:
             print(render(found, ZoneInfo(app.config.connector.timezone)))
         return 0
-    return _with_store(loaded, work)
+    return with_app(loaded, work)
 
 
 def run_raw(args, loaded) -> int:
@@ -61,7 +53,7 @@ def run_raw(args, loaded) -> int:
             return 1
         sys.stdout.buffer.write(data)
         return 0
-    return _with_store(loaded, work)
+    return with_app(loaded, work)
 
 
 def run_purge(args, loaded) -> int:
@@ -71,7 +63,7 @@ def run_purge(args, loaded) -> int:
         with app.store.begin() as conn:
             print(json.dumps({"raw_messages_deleted": purge_raw(conn, app.clock.now())}))
         return 0
-    return _with_store(loaded, work)
+    return with_app(loaded, work)
 
 
 def render(found: dict[str, Any], zone: ZoneInfo) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import sys
 
+from connector.app import App
+
 
 def register(sub, late) -> None:
     group = sub.add_parser("sources", help="WMS sources: cursors, halts, reconciliation")
@@ -27,19 +29,12 @@ def register(sub, late) -> None:
     check.set_defaults(handler=run_mappings_check)
 
 
-def _app(loaded):
-    from connector.app import App
-
-    return App(loaded)
-
-
 def run_status(args, loaded) -> int:
     from sqlalchemy import select
 
     from connector.store.tables import source_cursors
 
-    app = _app(loaded)
-    try:
+    with App(loaded) as app:
         with app.store.read() as conn:
             stored = {r.source: r for r in conn.execute(select(source_cursors))}
         report = {}
@@ -50,8 +45,6 @@ def run_status(args, loaded) -> int:
                             "position": row.value if row else None, "halted": row.halted_reason if row else None}
         print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
         return 0
-    finally:
-        app.close()
 
 
 def run_reset(args, loaded) -> int:
@@ -63,32 +56,23 @@ def run_reset(args, loaded) -> int:
     if not args.confirm:
         print("refusing without --confirm: the next sync re-reads the whole source", file=sys.stderr)
         return 2
-    app = _app(loaded)
-    try:
+    with App(loaded) as app:
         with app.store.begin() as conn:
             existed = sync.reset_cursor(conn, args.name)
         print(f"source {args.name}: cursor {'reset' if existed else 'was not set'}")
         return 0
-    finally:
-        app.close()
 
 
 def run_reconcile(args, loaded) -> int:
-    app = _app(loaded)
-    try:
+    with App(loaded) as app:
         print(json.dumps(app.reconcile(), indent=2, ensure_ascii=False, default=str))
         return 0
-    finally:
-        app.close()
 
 
 def run_mappings_check(args, loaded) -> int:
     from connector import mappings_check
 
-    app = _app(loaded)
-    try:
+    with App(loaded) as app:
         report = mappings_check.check_sources(app.store, loaded, app.clock.now(), args.days)
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 1 if mappings_check.has_gaps(report) else 0
-    finally:
-        app.close()
