@@ -78,7 +78,7 @@ def configure(level: str = "info", fmt: str = "auto", stream: TextIO | None = No
     """
     if level not in LEVELS:
         raise ValueError(f"unknown log level {level!r}; use one of {', '.join(LEVELS)}")
-    out = stream if stream is not None else sys.stderr
+    out = stream if stream is not None else _CurrentStderr()
     renderer = _renderer(fmt, out)
     structlog.configure(
         processors=[*_chain(foreign=False), renderer],
@@ -89,6 +89,20 @@ def configure(level: str = "info", fmt: str = "auto", stream: TextIO | None = No
     )
     library_level = logging.DEBUG if level == "debug" else max(LEVELS[level], logging.WARNING)
     _route_stdlib(out, renderer, library_level)
+
+
+class _CurrentStderr:
+    """Whatever `sys.stderr` is when a line is written, not when logging was configured: a process
+    that swaps stderr (pytest's capture, an embedding program) must not log into a closed stream."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
 
 
 def get_logger(**bind: Any) -> Any:
