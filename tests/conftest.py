@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
+import structlog
 
-from tests.support.postgres import Database, PostgresServer, PostgresUnavailable, find_bindir, running_in_ci
+from tests.support.postgres import (
+    Database,
+    PostgresServer,
+    PostgresUnavailable,
+    find_bindir,
+    running_in_ci,
+)
+
+
+def _is_pytest_handler(handler: logging.Handler) -> bool:
+    return type(handler).__module__.startswith("_pytest")
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Every test leaves structlog, its contextvars and the root logger as it found them: the CLI and
+    the daemon configure logging globally (pytest's own capture handlers are its business)."""
+    root = logging.getLogger()
+    handlers = [h for h in root.handlers if not _is_pytest_handler(h)]
+    level = root.level
+    yield
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+    root.handlers[:] = handlers + [h for h in root.handlers if _is_pytest_handler(h)]
+    root.setLevel(level)
 
 
 def _unavailable(reason: str) -> None:

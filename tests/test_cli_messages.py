@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 import structlog
 from structlog.testing import capture_logs
 
@@ -19,13 +18,6 @@ from connector.store.engine import Store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "customs" / "gx-customs-bridge"
 MAPPING = Path(__file__).parents[1] / "mappings" / "examples" / "items.example.toml"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_logging():
-    """`main` configures structlog for the captured stdout of one test; undo it after."""
-    yield
-    structlog.reset_defaults()
 
 
 def setup_store(tmp_path: Path) -> Path:

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import structlog
 from sqlalchemy import select, update
 
 from connector.cli import main
@@ -18,12 +17,6 @@ from connector.store.tables_delivery import sink_state
 
 MAPPING = Path(__file__).parents[1] / "mappings" / "examples" / "items.example.toml"
 T0 = datetime.now(UTC) - timedelta(hours=1)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_logging():
-    yield
-    structlog.reset_defaults()
 
 
 @pytest.fixture

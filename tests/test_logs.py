@@ -20,23 +20,6 @@ ODBC = "DRIVER={PostgreSQL Unicode};SERVER=h;UID=u;PWD=s3cret;"
 URL = "postgresql://u:s3cret@h/db"
 
 
-def _is_pytest_handler(handler: logging.Handler) -> bool:
-    return type(handler).__module__.startswith("_pytest")
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging():
-    """Leave structlog, contextvars and the root logger as they were (pytest's own handlers are its business)."""
-    root = logging.getLogger()
-    handlers = [h for h in root.handlers if not _is_pytest_handler(h)]
-    level = root.level
-    yield
-    structlog.reset_defaults()
-    structlog.contextvars.clear_contextvars()
-    root.handlers[:] = handlers + [h for h in root.handlers if _is_pytest_handler(h)]
-    root.setLevel(level)
-
-
 class _Tty(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -4,34 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-import structlog
 
 from connector import runlog
 from connector.store.engine import Store
 
 T0 = datetime(2024, 3, 4, 1, 15, tzinfo=UTC)
-
-
-def _is_pytest_handler(handler: logging.Handler) -> bool:
-    return type(handler).__module__.startswith("_pytest")
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging():
-    """Leave structlog and the root logger as they were (migrations run alembic, which logs)."""
-    root = logging.getLogger()
-    handlers = [h for h in root.handlers if not _is_pytest_handler(h)]
-    level = root.level
-    yield
-    structlog.reset_defaults()
-    root.handlers[:] = handlers + [h for h in root.handlers if _is_pytest_handler(h)]
-    root.setLevel(level)
 
 
 @pytest.fixture

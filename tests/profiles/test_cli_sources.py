@@ -5,19 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
-import pytest
-import structlog
-
 from connector.cli import main
 from tests.profiles.loaders import load_sqlite
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """main() points structlog at this test's stdout; later tests must not log into a closed file."""
-    saved = structlog.get_config()
-    yield
-    structlog.configure(**saved)
 
 
 def _site(make_site, tmp_path):
