@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import pytest
-import structlog
 
 from adapters.sources.sql import SqlSource, SqlSourceConfig
 from connector.cli import main
@@ -52,17 +50,6 @@ def problems(path: Path, environ: dict | None = None) -> list[str]:
     with pytest.raises(ConfigError) as caught:
         load(path, environ={} if environ is None else environ)
     return caught.value.problems
-
-
-@pytest.fixture
-def restore_logging():
-    """`connector config validate` configures logging on success; put the globals back."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    structlog.reset_defaults()
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def test_load_valid_config_builds_adapter_settings_and_mapping(folder):
@@ -270,7 +257,7 @@ def test_main_config_validate_with_bad_adapter_sections_exits_78_without_secret(
     assert SECRET not in out + err
 
 
-def test_main_config_validate_with_resolved_secret_never_prints_it(folder, capsys, monkeypatch, restore_logging):
+def test_main_config_validate_with_resolved_secret_never_prints_it(folder, capsys, monkeypatch):
     monkeypatch.setenv("STORE_PW", SECRET)
     data = base(store={"url": "postgresql://conn@db/state", "password": "${STORE_PW}"})
     path = write(folder, data)
