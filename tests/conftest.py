@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
+from connector.config.secrets import Secret
+from connector.store.engine import Store
 from tests.support.postgres import (
     Database,
     PostgresServer,
@@ -68,6 +70,19 @@ def fresh_pg_db(postgres: PostgresServer) -> Iterator[Database]:
         yield db
     finally:
         postgres.drop_database(db.name)
+
+
+@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
+                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.external_service)])
+def any_store(request: pytest.FixtureRequest, tmp_path) -> Iterator[Store]:
+    """A migrated state store, once on SQLite and once on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        opened = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    else:
+        db = request.getfixturevalue("fresh_pg_db")  # only PostgreSQL runs start the server
+        opened = Store.open(db.url, password=Secret(db.password, "${TEST_STORE_PASSWORD}"))
+    yield opened
+    opened.close()
 
 
 @pytest.fixture(scope="session")

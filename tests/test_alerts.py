@@ -14,7 +14,6 @@ from connector import alerts
 from connector.alerts import Alerter
 from connector.clock import FixedClock
 from connector.config.schema import DeliverySection
-from connector.config.secrets import Secret
 from connector.outbox import enqueue, relay, retry
 from connector.store.engine import Store
 from connector.store.tables import outbox
@@ -85,18 +84,6 @@ def test_quarantine_alerts_keep_their_stage_source_reason_and_rows(store):
     assert queued == 1 and sink == "wecom" and body["event"] == "alert.quarantine"
     assert {k: body["alert"][k] for k in ("stage", "source", "reason", "rows")} == {
         "stage": "mapping", "source": "wms", "reason": "unmapped_sku", "rows": 3}
-
-
-@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
-                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.external_service)])
-def any_store(request, tmp_path):
-    if request.param == "sqlite":
-        opened = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
-    else:
-        db = request.getfixturevalue("fresh_pg_db")
-        opened = Store.open(db.url, password=Secret(db.password, "${TEST_STORE_PASSWORD}"))
-    yield opened
-    opened.close()
 
 
 def test_delivery_tables_migrate_and_work_on_both_backends(any_store, receiver):

@@ -16,9 +16,7 @@ from sqlalchemy import inspect, select
 
 from adapters.declarations.inbox import InboxSource
 from connector.clock import FixedClock
-from connector.config.secrets import Secret
 from connector.declarations import ingest
-from connector.store.engine import Store
 from connector.store.messages_columns import MESSAGES_HEAD_CODES, MESSAGES_PASSPORT_WTS
 from connector.store.tables import passports
 from connector.store.tables_messages import (
@@ -34,16 +32,9 @@ NEW_TABLES = {"raw_messages", "stock_bills", "stock_bill_lines", "business_forms
               "cent_dcl_stock_links", "passport_entry_links", "vehicles", "writeoffs", "writeoff_lines"}
 
 
-@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
-                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.external_service)])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        opened = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
-    else:
-        db = request.getfixturevalue("fresh_pg_db")
-        opened = Store.open(db.url, password=Secret(db.password, "${TEST_STORE_PASSWORD}"))
-    yield opened
-    opened.close()
+@pytest.fixture
+def store(any_store):
+    return any_store
 
 
 def test_migrated_store_has_the_messages_tables_and_columns(store):
