@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from connector.errors import SourceError
@@ -16,11 +17,23 @@ WIDTH = 30
 
 
 class Progress:
-    """`progress(n)` after each batch of n rows; `close()` ends the line."""
+    """`start(cursor)` when the sync knows where it starts; `progress(n)` after each batch of n rows;
+    `close()` ends the line. `count(cursor)`: how many rows the source has after a cursor, if known."""
 
-    def __init__(self, name: str, total: int | None, stream: TextIO, every: float = 0.5):
-        self.name, self.total, self.stream, self.every = name, total, stream, every
+    def __init__(self, name: str, total: int | None, stream: TextIO, every: float = 0.5,
+                 count: Callable[[Any], int | None] | None = None):
+        self.name, self.total, self.stream, self.every, self.count = name, total, stream, every, count
         self.rows, self.started, self.drawn = 0, time.monotonic(), 0.0
+
+    def start(self, cursor: Any) -> None:
+        """The total is what is left to read from where this run starts (a resumed backfill: the rows
+        after the stored cursor, not the whole table)."""
+        if self.count is not None:
+            try:
+                self.total = self.count(cursor)
+            except SourceError:  # a count is a nicety: the sync itself reports any real problem
+                self.total = None
+        self.started = time.monotonic()
 
     def __call__(self, rows: int) -> None:
         self.rows += rows
@@ -35,7 +48,7 @@ class Progress:
         text = f"source {self.name}: {self.rows:,} rows  {rate:,.0f} rows/s"
         if self.total:
             done = min(self.rows / self.total, 1.0)
-            text = f"[{'#' * int(done * WIDTH):<{WIDTH}}] {done:4.0%} " + text + f" of {self.total:,} in the source"
+            text = f"[{'#' * int(done * WIDTH):<{WIDTH}}] {done:4.0%} " + text + f" of {self.total:,} left to read"
         return text
 
     def close(self) -> None:
@@ -44,16 +57,9 @@ class Progress:
 
 
 def for_terminal(name: str, adapter: Any, stream: TextIO | None = None) -> Progress | None:
-    """A Progress when `stream` (stderr) is a terminal, else None. The total is the adapter's
-    count of rows after its stored cursor, when it can give one cheaply (`count_pending`)."""
+    """A Progress when `stream` (stderr) is a terminal, else None. Its total is the adapter's count
+    of rows after the cursor the sync starts from (`count_pending(cursor)`), when it has one."""
     stream = stream or sys.stderr
     if not stream.isatty():
         return None
-    total = None
-    count = getattr(adapter, "count_pending", None)
-    if count is not None:
-        try:
-            total = count()
-        except SourceError:  # a count is a nicety: the sync itself reports any real problem
-            total = None
-    return Progress(name, total, stream)
+    return Progress(name, None, stream, count=getattr(adapter, "count_pending", None))

@@ -2,7 +2,9 @@
 
 Each batch is one store transaction: its movements (a changed row becomes a new revision, an
 unchanged re-read is skipped by content hash), its bad rows (quarantine) and the cursor that
-covers exactly those rows. A crash between batches loses nothing and repeats nothing.
+covers exactly those rows. A crash between batches loses nothing and repeats nothing. Reading and
+writing overlap: a writer thread commits batch n while this one reads batch n + 1 (`_writer.py`),
+still one transaction per batch, in read order.
 
 A stored cursor that cannot be valid any more (the source was restored or truncated) halts the
 source: the cursor is kept, the reason is recorded, one alert is sent, and nothing is read until an
@@ -19,7 +21,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from connector import quarantine
+from connector._columns import MovementColumns
 from connector._staging import content_hash, latest_revisions, stage_movements  # noqa: F401 (re-exported)
+from connector._writer import BatchWriter
 from connector.abc import SourceAdapter
 from connector.errors import FatalSourceError
 from connector.model import Batch
@@ -48,26 +52,45 @@ def sync_source(store: Store, name: str, adapter: SourceAdapter, *, clock, log, 
             counts.update(stage_batch(conn, name, Batch([], unkeyed, None, True), clock.now()))
     seen: set[str] | None = None if adapter.keeps_cursor else set()
     cursor = adapter.start_cursor(stored) if adapter.keeps_cursor else None
-    for _ in range(max_batches):
-        batch = adapter.fetch(cursor, batch_size)
-        if seen is not None:
-            seen.update(m.line_key for m in batch.movements)
-            seen.update(e.line_key for e in batch.errors)
-        with store.begin() as conn:
-            counts.update(stage_batch(conn, name, batch, clock.now(), save=adapter.keeps_cursor))
-        reasons.update(e.reason for e in batch.errors)
-        cursor = batch.cursor
-        if progress is not None:
-            progress(len(batch.movements) + len(batch.errors))
-        if batch.exhausted:
+    if progress is not None and hasattr(progress, "start"):
+        progress.start(cursor)
+    exhausted = False
+    with BatchWriter(_stager(store, name, clock, adapter.keeps_cursor)) as writer:
+        for _ in range(max_batches):
+            batch = adapter.fetch(cursor, batch_size)
             if seen is not None:
-                reasons.update(_vanished(store, name, seen, clock.now()))
-            break
+                seen.update(_line_keys(batch.movements))
+                seen.update(e.line_key for e in batch.errors)
+            if isinstance(batch.movements, MovementColumns):
+                batch.movements.prepare()  # hashes and insert values here, while the writer inserts
+            writer.put(batch)
+            reasons.update(e.reason for e in batch.errors)
+            cursor, exhausted = batch.cursor, batch.exhausted
+            if progress is not None:
+                progress(len(batch.movements) + len(batch.errors))
+            if exhausted:
+                break
+    counts.update(writer.counts)
+    if exhausted and seen is not None:
+        reasons.update(_vanished(store, name, seen, clock.now()))
     if progress is not None and hasattr(progress, "close"):
         progress.close()
     for reason, n in reasons.items():
         log.warning("source_rows_quarantined", source=name, reason=reason, rows=n)
     return {**counts, "quarantined_by_reason": dict(reasons)}
+
+
+def _stager(store: Store, name: str, clock, save: bool):
+    """Stages one batch per store transaction; after a batch that was all new (a backfill), the next
+    is inserted without a key lookup first (`stage_movements(assume_new=True)`)."""
+    all_new = [False]
+
+    def stage(batch: Batch) -> Counter:
+        with store.begin() as conn:
+            counts = stage_batch(conn, name, batch, clock.now(), save=save, assume_new=all_new[0])
+        all_new[0] = bool(batch.movements) and counts["new"] == len(batch.movements)
+        return counts
+    return stage
 
 
 def _checked_cursor(store: Store, name: str, adapter: SourceAdapter, clock) -> dict[str, Any] | None:
@@ -115,11 +138,12 @@ def reset_cursor(conn: Connection, name: str) -> bool:
     return conn.execute(source_cursors.delete().where(source_cursors.c.source == name)).rowcount > 0
 
 
-def stage_batch(conn: Connection, name: str, batch: Batch, now: datetime, save: bool = True) -> Counter:
+def stage_batch(conn: Connection, name: str, batch: Batch, now: datetime, save: bool = True,
+                assume_new: bool = False) -> Counter:
     counts: Counter = Counter(read=len(batch.movements) + len(batch.errors))
-    counts.update(stage_movements(conn, name, batch.movements, now))
+    counts.update(stage_movements(conn, name, batch.movements, now, assume_new=assume_new))
     if batch.movements and _has_open_quarantine(conn, name):  # a row fixed at the source closes its entry
-        quarantine.resolve_many(conn, stage="source", source=name, refs=[m.line_key for m in batch.movements],
+        quarantine.resolve_many(conn, stage="source", source=name, refs=_line_keys(batch.movements),
                                 now=now)
     for error in batch.errors:
         quarantine.put(conn, stage="source", source=name, ref=error.line_key, reason=error.reason,
@@ -128,6 +152,11 @@ def stage_batch(conn: Connection, name: str, batch: Batch, now: datetime, save: 
     if save and batch.cursor is not None:
         save_cursor(conn, name, batch.cursor, now)
     return counts
+
+
+def _line_keys(batch) -> list[str]:
+    """The batch's line keys, without building a Movement per row when it came as columns."""
+    return batch.keys if isinstance(batch, MovementColumns) else [m.line_key for m in batch]
 
 
 def _has_open_quarantine(conn: Connection, name: str) -> bool:

@@ -271,12 +271,16 @@ config = SqlSourceConfig.model_validate({"url": sys.argv[1], "timezone": "UTC", 
                                          "query": QUERY, "overlap_every_seconds": 0})
 clock = FixedClock(datetime(2030, 1, 1, tzinfo=UTC))
 store = Store.open(sys.argv[2])
+if sys.argv[3] == "writer":  # the store side is the slow one: batches wait in the writer's queue
+    stage = sync.stage_batch
+    sync.stage_batch = lambda *a, **k: (time.sleep(0.05), stage(*a, **k))[1]
 sync.sync_source(store, "wms", SqlSource("wms", config, clock=clock), clock=clock, log=Log(), batch_size=200,
-                 progress=lambda n: time.sleep(0.05))
+                 progress=lambda n: time.sleep(0.05 if sys.argv[3] == "reader" else 0))
 """
 
 
-def test_backfill_killed_mid_run_resumes_to_the_same_state_without_duplicates(tmp_path, clock, log):  # noqa: F811
+@pytest.mark.parametrize("slow", ["reader", "writer"])
+def test_backfill_killed_mid_run_resumes_to_the_same_state_without_duplicates(tmp_path, clock, log, slow):  # noqa: F811
     import os
     import signal
     import sqlite3
@@ -299,7 +303,7 @@ def test_backfill_killed_mid_run_resumes_to_the_same_state_without_duplicates(tm
     wms_db.close()
     url, state = f"sqlite:///{tmp_path / 'wms.db'}", f"sqlite:///{tmp_path / 'state.db'}"
     Store.open(state).close()
-    child = subprocess.Popen([sys.executable, "-c", CHILD, url, state], cwd=Path(__file__).resolve().parents[1],
+    child = subprocess.Popen([sys.executable, "-c", CHILD, url, state, slow], cwd=Path(__file__).resolve().parents[1],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
@@ -358,9 +362,25 @@ def test_progress_on_a_terminal_shows_rows_per_second_and_a_bar(wms, make_source
     add_rows(wms, 4)
     stream = Terminal()
     bar = _progress.for_terminal("wms", make_source(wms), stream)
+    bar.start(None)
+    assert bar.total == 4, stream.text
     bar(3)
     bar.close()
-    assert "[" in stream.text and "3 rows" in stream.text and "rows/s" in stream.text and "of 4 in the source" in stream.text
+    assert "[" in stream.text and "3 rows" in stream.text and "rows/s" in stream.text and "of 4 left to read" in stream.text
+
+
+def test_progress_total_of_a_resumed_backfill_counts_only_the_rows_after_the_stored_cursor(
+        store, wms, make_source, clock, log):
+    from connector import _progress
+
+    add_rows(wms, 10)
+    sync.sync_source(store, "wms", make_source(wms), clock=clock, log=log, batch_size=3, max_batches=2)  # killed
+    stream = Terminal()
+    bar = _progress.for_terminal("wms", make_source(wms), stream)
+    counts = sync.sync_source(store, "wms", make_source(wms), clock=clock, log=log, batch_size=3, progress=bar)
+    assert (bar.total, counts["read"]) == (4, 4)
+    assert "[##############################] 100% source wms: 4 rows" in stream.text
+    assert "of 4 left to read" in stream.text
 
 
 def test_progress_off_a_terminal_is_none(wms, make_source):

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -42,6 +43,8 @@ class SqlSourceConfig(Strict):
                                          "profile's on-hand snapshot this often (0 = never)")
     connect_timeout_seconds: int = Field(default=15, ge=1)
     query_timeout_seconds: int = Field(default=120, ge=1)
+    extra_columns: dict[Literal["vehicle_no", "gross_wt", "dispatched_at"], str] = Field(
+        default_factory=dict, description="WMS facts for the comparator: extra key -> column of the query")
 
     _tz = field_validator("timezone")(check_timezone)
     _enc = field_validator("encoding")(check_encoding)
@@ -95,6 +98,15 @@ class SqlSourceConfig(Strict):
         if value is not None and make_url(value).password is not None:
             raise ValueError("the URL holds a password; remove it and set password = \"${ENV_VAR}\" instead")
         return value
+
+    @field_validator("extra_columns")
+    @classmethod
+    def _column_names(cls, value: dict[str, str]) -> dict[str, str]:
+        """Column names as the drivers report them (lower case), plain identifiers only."""
+        bad = [name for name in value.values() if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)]
+        if bad:
+            raise ValueError(f"not a column name: {', '.join(bad)} (alias the expression in the query)")
+        return {key: name.lower() for key, name in value.items()}
 
     @field_validator("query")
     @classmethod

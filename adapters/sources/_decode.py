@@ -18,6 +18,8 @@ from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from adapters.sources import _extras
+from connector._columns import MovementColumns, movement_of
 from connector.errors import BadInputError
 from connector.model import Movement, SourceRowError
 
@@ -78,21 +80,26 @@ def to_text(value: Any, encoding: str, field: str) -> str | None:
 
 
 class RowDecoder:
-    """Decodes driver rows (tuples in the order of `names`) for one source."""
+    """Decodes driver rows (tuples in the order of `names`) for one source; `extras`: extra key ->
+    query column (`extra_columns`), decoded by `_extras.py` into Movement.extra."""
 
-    def __init__(self, source: str, names: tuple[str, ...] | list[str], zone: ZoneInfo, encoding: str):
+    def __init__(self, source: str, names: tuple[str, ...] | list[str], zone: ZoneInfo, encoding: str,
+                 extras: dict[str, str] | None = None):
         self.source, self.names, self.zone, self.encoding = source, tuple(names), zone, encoding
         self.utc = zone.key in ("UTC", "Etc/UTC", "Etc/Zulu", "Zulu", "Universal")
         index = {name: i for i, name in enumerate(self.names)}
         self.at = {name: index.get(name) for name in REQUIRED + OPTIONAL}
+        self.extra_at = {key: index[column] for key, column in (extras or {}).items() if column in index}
 
     def rows(self, rows: list[tuple]) -> list[Movement | SourceRowError]:
         """A batch, column by column when every column is of a plain type (one check per column);
         row by row, with a reason for each bad row, when any column is not."""
-        columns = _fast_columns(self, list(zip(*rows))) if rows else None
-        if columns is None:
-            return [self.row(row) for row in rows]
-        return [_movement(dict(zip(FIELDS, values))) for values in zip(*columns)]
+        columns = self.columns(rows)
+        return list(columns) if columns is not None else [self.row(row) for row in rows]
+
+    def columns(self, rows: list[tuple]) -> MovementColumns | None:
+        """The batch as columns (`connector/_columns.py`), or None when a row needs a closer look."""
+        return _fast_columns(self, list(zip(*rows))) if rows else None
 
     def row(self, row: tuple) -> Movement | SourceRowError:
         at = self.at
@@ -104,11 +111,12 @@ class RowDecoder:
             values = {f: self._text(row, f) for f in TEXT_FIELDS}
             values.update(source=self.source, line_key=key, qty=to_decimal(row[at["qty"]]),
                           occurred_at=self._time(row[at["occurred_at"]], "occurred_at"),
-                          changed_at=self._time(row[at["changed_at"]], "changed_at"), extra={})
+                          changed_at=self._time(row[at["changed_at"]], "changed_at"),
+                          extra=_extras.decode(row, self.extra_at, self.zone, self.encoding))
         except BadInputError as exc:
             raw = dict(zip(self.names, row))
             return SourceRowError(self.source, key or row_ref(raw), exc.reason, exc.detail, jsonable(raw))
-        return _movement(values)
+        return movement_of(values)
 
     def _text(self, row: tuple, field: str) -> str | None:
         i = self.at[field]
@@ -124,20 +132,21 @@ class RowDecoder:
         return to_aware(value, self.zone, field)
 
 
-FIELDS = ("source", "line_key", "qty", "occurred_at", "changed_at", "extra") + TEXT_FIELDS
 QTY_LIMIT = Decimal(10) ** MAX_MAGNITUDE
 TZINFO = attrgetter("tzinfo")
 
 
-def _fast_columns(decoder: RowDecoder, columns: list[tuple]) -> list | None:
-    """The batch's columns in FIELDS order, or None when one needs the row-by-row path."""
+def _fast_columns(decoder: RowDecoder, columns: list[tuple]) -> MovementColumns | None:
     n, at = len(columns[0]), decoder.at
     keys, qty = _keys(columns[at["line_key"]]), _quantities(columns[at["qty"]])
     times = [_times(columns[at[f]], decoder) for f in ("occurred_at", "changed_at")]
-    texts = [_texts(columns[at[f]]) if at[f] is not None else [None] * n for f in TEXT_FIELDS]
-    if keys is None or qty is None or None in times or any(t is None for t in texts):
+    texts = {f: _texts(columns[at[f]]) if at[f] is not None else [None] * n for f in TEXT_FIELDS}
+    if keys is None or qty is None or None in times or any(t is None for t in texts.values()):
         return None
-    return [[decoder.source] * n, keys, qty, *times, [{}] * n, *texts]
+    extra = _extras.decode_columns(columns, decoder.extra_at, decoder.zone, decoder.encoding)
+    if extra is False:
+        return None
+    return MovementColumns(decoder.source, keys, qty, *times, texts, extra or None, naive_utc=decoder.utc)
 
 
 def _keys(column: tuple) -> list[str] | None:
@@ -158,10 +167,20 @@ def _quantities(column: tuple):
 
 
 def _times(column: tuple, decoder: RowDecoder):
-    if set(map(type, column)) != {datetime} or set(map(TZINFO, column)) != {None}:
+    """Naive datetimes (or ISO texts: SQLite and SQLite ODBC return times as text) in the source's
+    zone; None when any value is of another kind or not a valid time (the row path says which)."""
+    kinds = set(map(type, column))
+    if kinds == {str}:
+        try:
+            column = tuple(map(datetime.fromisoformat, map(str.strip, column)))
+        except ValueError:
+            return None
+    elif kinds != {datetime}:
+        return None
+    if set(map(TZINFO, column)) != {None}:
         return None
     if decoder.utc:
-        return [value.replace(tzinfo=UTC) for value in column]
+        return column  # naive UTC: MovementColumns attaches the zone only when a Movement is built
     zone = decoder.zone
     return [value.replace(tzinfo=zone).astimezone(UTC) for value in column]
 
@@ -176,15 +195,6 @@ def _texts(column: tuple):
     if "" in present or any(map(str.isspace, present)):
         return [v if v and not v.isspace() else None for v in column]
     return column
-
-
-def _movement(values: dict[str, Any]) -> Movement:
-    """A Movement from values decode_rows has already validated (aware times, Decimal qty).
-    Skips the frozen dataclass's __init__ (one object.__setattr__ per field): on a backfill of
-    millions of rows it cost more than the decoding itself."""
-    movement = object.__new__(Movement)
-    movement.__dict__.update(values)
-    return movement
 
 
 def decode_row(source: str, row: dict[str, Any], zone: ZoneInfo, encoding: str) -> Movement | SourceRowError:

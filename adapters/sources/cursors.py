@@ -103,11 +103,16 @@ def _lowest(key: Any) -> Any:
 
 
 def is_ahead(cursor: dict[str, Any], newest: dict[str, Any] | None, keys: tuple[str, ...]) -> bool:
-    """A stored cursor beyond the source's newest row: restored backup, truncated table, other DB."""
+    """A stored cursor beyond the source's newest row: restored backup, truncated table, other DB.
+    The whole key tuple is compared, in cursor order: (same time, larger line key) is ahead too."""
     if newest is None:
         return True
-    first = keys[0]
-    try:
-        return cursor[first] > newest[first]
-    except TypeError:  # the driver now returns another type: compare as text
-        return str(cursor[first]) > str(newest[first])
+    for key in keys:
+        mine, theirs = cursor[key], newest[key]
+        try:
+            if mine != theirs:
+                return mine > theirs
+        except TypeError:  # the driver now returns another type: compare as text
+            if str(mine) != str(theirs):
+                return str(mine) > str(theirs)
+    return False

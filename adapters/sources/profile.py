@@ -34,7 +34,7 @@ from adapters.sources._decode import OPTIONAL, REQUIRED
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "mappings" / "profiles"
 SOURCE_DEFAULTS = ("timezone", "encoding", "cursor", "lag_seconds", "overlap_seconds", "overlap_every_seconds",
-                   "cap_at_open_transactions", "batch_size")
+                   "cap_at_open_transactions", "batch_size", "extra_columns")
 EXTRA_COLUMNS = ("row_version",)
 
 
@@ -81,6 +81,7 @@ def render_query(data: dict[str, Any], dialect: Dialect) -> str:
     """The profile's movement query as one SELECT in the given dialect."""
     present = {c for part in data["parts"] for c in part["columns"]}
     names = REQUIRED + tuple(c for c in OPTIONAL + EXTRA_COLUMNS if c in present)
+    names += tuple(sorted({c.lower() for c in data.get("extra_columns", {}).values()} & present - set(names)))
     selects = [_part_select(part, dialect.name, names) for part in data["parts"]]
     query = selects[0] if len(selects) == 1 else union_all(*selects)
     return _sql(query, dialect)

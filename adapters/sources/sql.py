@@ -48,7 +48,7 @@ class SqlSource(SourceAdapter):
         profile = load_profile(config.profile) if config.profile else None
         self.query = config.query or render_query(profile, self.dialect)
         self.snapshot_query = render_snapshot(profile, self.dialect) if profile else None
-        self.columns: tuple[str, ...] = REQUIRED + OPTIONAL + EXTRA_COLUMNS  # narrowed on first use
+        self.columns = _columns(OPTIONAL + EXTRA_COLUMNS + tuple(config.extra_columns.values()))  # narrowed on use
 
     def _rows(self):
         return text(_escape_colons(self.query)).columns(*(column(c) for c in self.columns)).subquery("movements")
@@ -66,15 +66,19 @@ class SqlSource(SourceAdapter):
         names, rows = self._query_rows(lambda: self.statement(cursor, limit))
         now = self.clock.now()
         upper, future = self._signpost(now), now + timedelta(seconds=self.config.future_skew_seconds)
+        decoder = RowDecoder(self.name, names, self.zone, self.config.encoding, self.config.extra_columns)
+        columns = decoder.columns(rows)
+        if columns is not None and (not self.strategy.time_bounded or columns.newest_changed() < upper):
+            return Batch(columns, [], self._cursor_at(names, rows[-1], cursor), exhausted=len(rows) < limit)
         movements: list[Movement] = []
         errors: list[SourceRowError] = []
         bounded, last, flagged = self.strategy.time_bounded, None, False
-        for row, item in zip(rows, RowDecoder(self.name, names, self.zone, self.config.encoding).rows(rows)):
+        for row, item in zip(rows, list(columns) if columns is not None else map(decoder.row, rows)):
             stamp = item.changed_at if bounded and type(item) is Movement else None
             if stamp is not None and stamp >= upper:
                 if stamp <= future:  # too young: left for a later run, the cursor stops before it
                     return Batch(movements, errors, self._cursor_at(names, last, cursor), exhausted=True)
-                movements.append(replace(item, extra={"future_timestamp": True}))  # B5 #16: never moves the cursor
+                movements.append(replace(item, extra={**item.extra, "future_timestamp": True}))  # B5 #16: never moves the cursor
                 flagged = True
                 continue
             (movements if type(item) is Movement else errors).append(item)
@@ -93,10 +97,9 @@ class SqlSource(SourceAdapter):
                 upper = oldest
         return upper
 
-    def count_pending(self) -> int | None:
-        """Rows the cursor can reach (for a terminal progress bar): a count over the whole query."""
-        rows = self._query_rows(lambda: cursors.count_all(self.strategy.statement(self._rows(), None, None)
-                                                          .order_by(None).subquery()))[1]
+    def count_pending(self, cursor: dict[str, Any] | None = None) -> int | None:
+        """Rows the cursor can reach after `cursor` (for a terminal progress bar): one count query."""
+        rows = self._query_rows(lambda: cursors.count_all(self.statement(cursor, None).order_by(None).subquery()))[1]
         return int(rows[0][0]) if rows else None
 
     def fetch_unkeyed(self, limit: int = 1000) -> list[SourceRowError]:
@@ -157,11 +160,12 @@ class SqlSource(SourceAdapter):
         if getattr(self, "_discovered", False):
             return
         names = set(self.link.rows(text(f"SELECT * FROM ({_escape_colons(self.query)}) discover WHERE 1 = 0"))[0])
-        missing = [c for c in REQUIRED + self.strategy.keys if c not in names]
+        extras = tuple(self.config.extra_columns.values())
+        missing = [c for c in REQUIRED + self.strategy.keys + extras if c not in names]
         if missing:
             raise FatalSourceError(f"source {self.name}: the query does not return the column(s) "
                                    f"{', '.join(dict.fromkeys(missing))}")
-        self.columns = REQUIRED + tuple(c for c in OPTIONAL + EXTRA_COLUMNS if c in names)
+        self.columns = _columns(c for c in OPTIONAL + EXTRA_COLUMNS + extras if c in names)
         self._discovered = True
 
     def check(self) -> str:
@@ -173,6 +177,11 @@ class SqlSource(SourceAdapter):
 
     def close(self) -> None:
         self.link.close()
+
+
+def _columns(more) -> tuple[str, ...]:
+    """The query's columns the adapter reads: the required ones, then each other one once."""
+    return REQUIRED + tuple(c for c in dict.fromkeys(more) if c not in REQUIRED)
 
 
 def _escape_colons(query: str) -> str:

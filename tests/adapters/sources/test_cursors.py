@@ -153,3 +153,35 @@ def test_overlap_rewind_of_text_timestamp_keeps_its_format():
         "changed_at": "2025-03-01 09:00:00", "line_key": ""}
     assert rewind({"changed_at": datetime(2025, 3, 1, 9, 30, tzinfo=UTC), "line_key": 9}, 60)["changed_at"] == \
         datetime(2025, 3, 1, 9, 30, tzinfo=UTC) - timedelta(seconds=60)
+
+
+def test_cursor_at_the_newest_time_with_a_larger_line_key_halts_the_source(store, wms, make_source, clock, log):  # noqa: F811
+    wms.add("L1", changed_at="2025-03-01 09:00:00")
+    source = make_source(wms)
+    sync.sync_source(store, "wms", source, clock=clock, log=log, batch_size=10)
+    wms.execute("UPDATE moves SET line_key = 'L0'")  # same time, the line the cursor names is gone
+    with pytest.raises(sync.SourceHalted, match="beyond the source"):
+        sync.sync_source(store, "wms", source, clock=clock, log=log, batch_size=10)
+
+
+@pytest.mark.parametrize(("cursor", "ahead"), [
+    ({"changed_at": 5, "line_key": "B"}, False),  # the newest row itself
+    ({"changed_at": 5, "line_key": "C"}, True),  # same time, larger key: the first column alone says no
+    ({"changed_at": 5, "line_key": "A"}, False),
+    ({"changed_at": 6, "line_key": "A"}, True),
+    ({"changed_at": 4, "line_key": "Z"}, False),
+])
+def test_is_ahead_compares_the_whole_keyset_tuple(cursor, ahead):
+    from adapters.sources.cursors import is_ahead
+
+    assert is_ahead(cursor, {"changed_at": 5, "line_key": "B"}, ("changed_at", "line_key")) is ahead
+
+
+def test_is_ahead_of_values_of_another_type_compares_them_as_text():
+    from datetime import datetime
+
+    from adapters.sources.cursors import is_ahead
+
+    newest = {"changed_at": datetime(2025, 3, 1, 9), "line_key": "B"}
+    assert is_ahead({"changed_at": "2025-03-01 09:00:00", "line_key": "C"}, newest, ("changed_at", "line_key"))
+    assert not is_ahead({"changed_at": "2025-03-01 09:00:00", "line_key": "B"}, newest, ("changed_at", "line_key"))

@@ -181,3 +181,29 @@ def test_decode_rows_with_one_bad_row_keeps_every_good_row_and_reports_the_bad_o
     assert [type(d).__name__ for d in decoded] == ["Movement"] * 2 + ["SourceRowError"] + ["Movement"] * 2
     assert decoded[2].reason == "encoding_error"
     assert decoded[0] == decode_row("wms", dict(zip(NAMES, rows[0])), SHANGHAI, "gbk")
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai", "Europe/Berlin"])
+def test_batch_of_text_or_naive_times_decodes_column_wise_as_row_by_row(zone):
+    from adapters.sources._decode import RowDecoder
+
+    names = ("line_key", "changed_at", "occurred_at", "sku", "qty", "uom", "movement_type", "doc_ref")
+    texts = [(f"L{i}", f" 2025-03-30 0{i}:30:00.{i:06d} ", "2025-03-30", "S", Decimal(i), "pcs", "in", "D")
+             for i in range(1, 4)]  # Berlin's clocks jump at 02:00 that day
+    naive = [(k, datetime.fromisoformat(c.strip()), datetime.fromisoformat(o), *rest) for k, c, o, *rest in texts]
+    for rows in (texts, naive):
+        decoder = RowDecoder("wms", names, ZoneInfo(zone), "utf-8")
+        columns = decoder.columns(rows)
+        assert columns is not None
+        assert list(columns) == [decoder.row(row) for row in rows]
+
+
+def test_batch_with_one_bad_text_time_takes_the_row_path_and_names_the_row():
+    from adapters.sources._decode import RowDecoder
+
+    names = ("line_key", "changed_at", "occurred_at", "sku", "qty", "uom", "movement_type", "doc_ref")
+    rows = [("L1", "2025-03-01 09:00:00", "2025-03-01", "S", Decimal(1), "pcs", "in", "D"),
+            ("L2", "2025-02-30 09:00:00", "2025-03-01", "S", Decimal(1), "pcs", "in", "D")]
+    decoder = RowDecoder("wms", names, ZoneInfo("Asia/Shanghai"), "utf-8")
+    assert decoder.columns(rows) is None
+    assert [type(item).__name__ for item in decoder.rows(rows)] == ["Movement", "SourceRowError"]

@@ -1,0 +1,67 @@
+"""The store side of a sync, in a thread of its own, so reading the WMS and writing the store overlap.
+
+The sync's thread reads and decodes batch n + 1 (the database driver releases the GIL while it
+waits on the network) while this thread stages batch n (SQLite releases it while it steps the
+insert). The contract is unchanged: batches are committed one at a time, in the order they were
+read, each with the cursor that covers exactly its rows in ONE store transaction, so a kill at any
+point loses nothing and repeats nothing — a batch read but not yet committed has not moved the
+stored cursor either, and is read again on the next run. At most `depth` batches wait in between
+(memory stays bounded by a few batches). The first failure of a store transaction stops the
+writer; the reader sees it on its next `put` or when the writer is closed.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import Counter
+from collections.abc import Callable
+
+from connector.model import Batch
+
+DONE = object()
+
+
+class BatchWriter:
+    """`put(batch)` hands a batch over; `close()` waits until every batch handed over is committed."""
+
+    def __init__(self, stage: Callable[[Batch], Counter], depth: int = 1):
+        self.stage, self.counts = stage, Counter()
+        self.error: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._run, name="sync-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, batch: Batch) -> None:
+        self._raise()
+        self._queue.put(batch)
+
+    def close(self) -> Counter:
+        """Commit what was handed over, stop the thread, raise its failure if it had one."""
+        self._queue.put(DONE)
+        self._thread.join()
+        self._raise()
+        return self.counts
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        while (batch := self._queue.get()) is not DONE:
+            if self.error is not None:
+                continue  # drain: nothing after a failed batch may be committed (its cursor would skip it)
+            try:
+                self.counts.update(self.stage(batch))
+            except BaseException as exc:  # handed to the reader thread, which raises it
+                self.error = exc
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.close()
+            return
+        self._queue.put(DONE)  # the reader failed: commit what it read before, then let its error go on
+        self._thread.join()

@@ -1,0 +1,60 @@
+"""The sync's writer thread: batches committed in order, nothing after a failed one, errors raised."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+
+from connector._writer import BatchWriter
+from connector.model import Batch
+
+
+def batch(n: int) -> Batch:
+    return Batch([], [], {"line_key": n}, exhausted=False)
+
+
+def test_batches_are_staged_in_the_order_they_were_handed_over_in_another_thread():
+    staged, threads = [], set()
+
+    def stage(b: Batch) -> Counter:
+        staged.append(b.cursor["line_key"])
+        threads.add(threading.current_thread().name)
+        return Counter(read=1)
+
+    with BatchWriter(stage) as writer:
+        for n in range(20):
+            writer.put(batch(n))
+    assert staged == list(range(20))
+    assert writer.counts == {"read": 20}
+    assert threads == {"sync-writer"}
+
+
+def test_a_failed_batch_stops_the_writer_and_its_error_reaches_the_reader():
+    staged = []
+
+    def stage(b: Batch) -> Counter:
+        if b.cursor["line_key"] == 2:
+            raise OSError("disk gone")
+        staged.append(b.cursor["line_key"])
+        return Counter(read=1)
+
+    with pytest.raises(OSError, match="disk gone"), BatchWriter(stage) as writer:
+        for n in range(10):
+            writer.put(batch(n))
+    assert staged == [0, 1]  # nothing after the failed batch: its cursor would have skipped it
+
+
+def test_a_failing_reader_still_commits_what_it_handed_over():
+    staged = []
+
+    def stage(b: Batch) -> Counter:
+        staged.append(b.cursor["line_key"])
+        return Counter()
+
+    with pytest.raises(TimeoutError), BatchWriter(stage) as writer:
+        writer.put(batch(0))
+        writer.put(batch(1))
+        raise TimeoutError("the WMS went away")
+    assert staged == [0, 1]
