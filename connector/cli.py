@@ -19,7 +19,8 @@ from connector.errors import EX_CONFIG, ConfigError, ConnectorError, StoreError
 DEFAULT_CONFIG = "/etc/connector/config.toml"
 # Command groups in their own modules: each has register(subparsers, late_parent), and sets a
 # `handler(args, loaded) -> int` default on the parsers it adds.
-COMMAND_GROUPS = ("connector.cli_discrepancies", "connector.cli_messages", "connector.cli_outbox", "connector.cli_sources")
+COMMAND_GROUPS = ("connector.cli_discrepancies", "connector.cli_messages", "connector.cli_outbox", "connector.cli_sources",
+                  "connector.cli_periods")
 
 
 def build_parser() -> argparse.ArgumentParser:

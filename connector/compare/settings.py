@@ -7,6 +7,7 @@ figure (gate weight tolerance, 分送集报 deadline) the default is a stated re
 from __future__ import annotations
 
 import decimal
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
@@ -39,13 +40,16 @@ class CompareSection(Strict):
     weight_tolerance_kg: Decimal = Field(default=Decimal(0), ge=0)
     weight_tolerance_rate: Decimal = Field(default=Decimal("0.03"), ge=0)
     dispatch_window_hours: Decimal = Field(default=Decimal(12), ge=0)
+    dispatch_all_vehicles: bool = False
     collective_deadline: Literal["end_of_next_month", "days"] = "end_of_next_month"
     collective_deadline_days: int = Field(default=30, ge=1)
     non_bonded_locations: list[str] = Field(default_factory=list)
+    non_bonded_ledgers: list[str] = Field(default_factory=list)
     writeoff_period_start: str = "01-01"
     writeoff_period_months: int = Field(default=12, ge=1, le=12)
     writeoff_filing_days: int = Field(default=60, ge=1, le=90)
     writeoff_warning_days: int = Field(default=14, ge=0)
+    writeoff_since: date | None = None  # first period customs set for this site; None: no filing warnings
 
     def tolerance_for(self, bws_no: str | None, gds_seqno: object, gdecd: str | None = None) -> Tolerance:
         """The most specific tolerance: ledger item, then HS chapter, then the section default."""

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from connector.compare import load, units_gate
+from connector.compare import load, units_gate, units_wms
 from connector.compare.rules import balance_one, movement_vs_list, unreferenced
 from connector.compare.rules.base import RuleResult
 from connector.compare.rules.unreferenced import candidates
@@ -33,11 +33,12 @@ class Units:
     lists: set[str] = field(default_factory=set)
     gates: set[str] = field(default_factory=set)
     bills: set[str] = field(default_factory=set)
+    more: set[str] = field(default_factory=set)  # whole keys of the units in units_wms.py (vehicle|, place|, wo|)
 
     def keys(self) -> set[str]:
         return ({f"doc|{d}" for d in self.docs} | {f"noref|{m}" for m in self.norefs}
                 | {f"line|{b}|{s}" for b, s in self.lines} | {f"list|{x}" for x in self.lists}
-                | {f"gate|{x}" for x in self.gates} | {f"bill|{x}" for x in self.bills})
+                | {f"gate|{x}" for x in self.gates} | {f"bill|{x}" for x in self.bills} | self.more)
 
     def add_key(self, key: str) -> None:
         kind, _, rest = key.partition("|")
@@ -46,9 +47,11 @@ class Units:
             self.lines.add((b, int(s)))
         elif kind in SETS:
             getattr(self, SETS[kind]).add(rest)
+        elif kind in units_wms.KINDS:
+            self.more.add(key)
 
     def __bool__(self) -> bool:
-        return bool(self.docs or self.norefs or self.lines or self.lists or self.gates or self.bills)
+        return bool(self.docs or self.norefs or self.lines or self.lists or self.gates or self.bills or self.more)
 
 
 SETS = {"doc": "docs", "noref": "norefs", "list": "lists", "gate": "gates", "bill": "bills"}
@@ -82,6 +85,7 @@ def evaluate(conn: Connection, units: Units | None, settings: CompareSection, no
     units_gate.evaluate_lists(conn, out, pick("lists"), settings, now, as_of, cache)
     units_gate.evaluate_gates(conn, out, pick("gates"), settings, as_of, cache)
     units_gate.evaluate_bills(conn, out, pick("bills"), settings, now, as_of)
+    units_wms.evaluate(conn, out, None if units is None else units.more, settings, now, as_of)
     return out
 
 

@@ -79,7 +79,8 @@ ledger_entries = Table(
     Column("reverses_id", Integer, ForeignKey("ledger_entries.id")),
     Column("created_at", AwareDateTime, nullable=False),
 )
-Index("ix_ledger_entries_item", ledger_entries.c.bws_no, ledger_entries.c.gds_seqno)
+Index("ix_ledger_entries_item", *(ledger_entries.c[n] for n in (  # covering: rebuild balances and C9 sums (0006)
+    "bws_no", "gds_seqno", "direction", "dcl_qty", "occurred_at", "gds_mtno", "dcl_unitcd")))
 Index("ix_ledger_entries_line", ledger_entries.c.source, ledger_entries.c.line_key)
 
 receipts = Table(
@@ -279,3 +280,4 @@ run_log = Table(
 import connector.store.tables_compare  # noqa: E402,F401  (the comparator's tables)
 import connector.store.tables_messages  # noqa: E402,F401  (raw messages, 出入库单, 业务申报表)
 import connector.store.tables_delivery  # noqa: E402,F401  (sink circuit state, alert log)
+import connector.store.tables_compare_periods  # noqa: E402,F401  (C4/C5 dispatches, C9 write-off periods)

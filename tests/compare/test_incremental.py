@@ -2,7 +2,10 @@
 
 Random WMS movements (revised, unreferenced, in and out), 核注清单 (re-declared, rejected, moved to
 another document, formally deducted), ledger lines, passports (re-sent with other lists and quantities,
-voided, weighed), 出入库单 and 集报 links, and clock moves, with an incremental tick after random steps; at the
+voided, weighed), 出入库单 and 集报 links, WMS dispatches (vehicle, gross weight, dispatch time,
+location: C4/C5/C7) and outbound passports with a vehicle and tare, EMS221 write-off approvals (C9,
+monthly periods with a short filing deadline so warnings open during a run), and clock moves, with an
+incremental tick after random steps; at the
 end a last tick, then `--rebuild` on the same store must change nothing, and every balance identity
 holds (running balance = Σ entries, dsmlQty = actlRemainQty − shdRemainQty, delta = actual − expected).
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,13 +32,16 @@ from connector.store.engine import Store
 from connector.store.tables import discrepancies
 from tests.compare.gate_world import GateWorld
 from tests.compare.test_engine import World
+from tests.compare.wms_world import WmsWorld
 from tests.support.wms import item, log, write_mapping  # noqa: F401
 
 ITEMS = [item(), item(sku="SKU-2", gds_seqno=2, gds_mtno="MT-2")]
 DOCS = st.sampled_from(["ASN-1", "ASN-2", "DO-1", None])
 SETTINGS = CompareSection(movement_grace_hours=Decimal(24), list_grace_hours=Decimal(24),
                           balance_grace_hours=Decimal(12), unreferenced_window_hours=Decimal(36),
-                          passport_grace_hours=Decimal(24))
+                          passport_grace_hours=Decimal(24), dispatch_window_hours=Decimal(6),
+                          non_bonded_locations=["NB-*"], writeoff_period_months=1, writeoff_filing_days=5,
+                          writeoff_warning_days=2, writeoff_since=date(2025, 1, 1))
 
 move = st.tuples(st.just("move"), st.sampled_from(["L1", "L2", "L3", "L4"]), st.sampled_from(["SKU-1", "SKU-2"]),
                  st.integers(1, 9), DOCS, st.sampled_from(["receipt", "issue", "adjust"]), st.integers(0, 120))
@@ -50,8 +56,20 @@ passport = st.tuples(st.just("passport"), st.sampled_from(["HF1", "HF2"]), st.li
 bill = st.tuples(st.just("bill"), st.sampled_from(["X1", "X2"]), st.sampled_from(["1", "1", "2"]), st.integers(0, 70))
 collect = st.tuples(st.just("collect"), LISTS, st.sampled_from(["X1", "X2"]))
 close = st.tuples(st.just("close"), LISTS)
-step = st.one_of(move, declare, ledger, passport, passport, bill, collect, close,
-                 st.tuples(st.just("advance"), st.integers(1, 40)), st.just(("tick",)))
+VEHICLES = st.sampled_from(["V1", "V2"])
+AGO = st.sampled_from([0, 1, 3, 20, 60, 300])  # hours; 300: the month before (C9 periods are monthly here)
+ship = st.tuples(st.just("ship"), st.sampled_from(["S1", "S2", "S3"]), st.integers(1, 5),
+                 st.sampled_from(["V1", "V2", None]), st.sampled_from([None, "100", "130"]), AGO,
+                 st.sampled_from([None, "A-1", "NB-1"]), st.sampled_from(["issue", "issue", "receipt"]))
+truck = st.tuples(st.just("truck"), st.sampled_from(["HF5", "HF6"]), VEHICLES, st.sampled_from(["2", "2", "6", "0"]),
+                  AGO, st.sampled_from([None, "100"]), st.sampled_from([None, "1000"]),
+                  st.sampled_from([None, "0", "1100", "1300"]), st.sampled_from(["E", "E", "I"]))
+writeoff = st.tuples(st.just("writeoff"), st.sampled_from([1, 2]), st.sampled_from([1, 2]),
+                     st.lists(st.tuples(st.sampled_from([1, 2]), st.integers(0, 9), st.integers(0, 9),
+                                        st.integers(0, 9), st.integers(0, 9), st.integers(0, 9)),
+                              max_size=2, unique_by=lambda line: line[0]))
+step = st.one_of(move, declare, ledger, passport, passport, bill, collect, close, ship, ship, truck, truck, writeoff,
+                 st.tuples(st.just("advance"), st.integers(1, 40)), st.just(("advance", 400)), st.just(("tick",)))
 
 
 def play(world: World, action: tuple) -> None:
@@ -79,7 +97,24 @@ def _passport(world: GateWorld, now, no, lists, qty, stucd, ago, weighed) -> Non
                    total_wt="1000", collect_wt=weighed, at=now - timedelta(hours=ago))
 
 
+def _ship(world: WmsWorld, now, key, qty, vehicle, gross, ago, location, kind) -> None:
+    at = now - timedelta(hours=ago)
+    world.ship(line_key=key, qty=str(qty), vehicle=vehicle, gross=gross, at=at, location=location,
+               movement_type=kind, dispatched_at=at + timedelta(minutes=5) if ago % 3 == 0 else None)
+
+
+def _truck(world: WmsWorld, now, no, vehicle, stucd, ago, gross, tare, collect, io) -> None:
+    world.truck(no=no, vehicle=vehicle, stucd=stucd, at=now - timedelta(hours=ago), gross=gross, tare=tare,
+                collect=collect, io=io)
+
+
+def _writeoff(world: WmsWorld, now, tms, months_back, lines) -> None:
+    begin = (now - timedelta(days=31 * months_back)).replace(day=2)
+    world.approve_writeoff(tms=tms, begin=begin, lines=[(seq, *(str(x) for x in rest)) for seq, *rest in lines], at=now)
+
+
 GATE_STEPS = {
+    "ship": _ship, "truck": _truck, "writeoff": _writeoff,
     "passport": _passport,
     "bill": lambda w, now, no, collected, days: w.stock_bill(no=no, collected=collected, at=now - timedelta(days=days)),
     "collect": lambda w, now, list_no, stock_no: w.collect(list_no=list_no, stock_no=stock_no, at=now),
@@ -115,12 +150,23 @@ VOIDED = [("declare", "QD1", "ASN-1", 5, "I", "0", 100, "MT-1"), ("move", "L1", 
           ("passport", "HF1", ["QD1"], 5, "6", 100, None), ("tick",), ("passport", "HF2", ["QD1", "QD2"], 9, "2", 90, "1100")]
 
 
+DISPATCHED = [("ship", "S1", 5, "V1", "100", 3, None, "issue"),
+              ("truck", "HF5", "V1", "2", 3, "130", "1000", "1300", "E"),
+              ("truck", "HF6", "V1", "6", 20, None, None, None, "E"), ("ship", "S2", 2, "V1", None, 20, "NB-1", "issue"),
+              ("truck", "HF7", "V2", "2", 60, None, None, None, "E"), ("ship", "S3", 1, "V2", "100", 300, None, "issue"),
+              ("tick",), ("truck", "HF5", "V2", "2", 1, "100", None, None, "E"), ("advance", 30),
+              ("writeoff", 1, 1, [(1, 2, 3, 4, 1, 0)]), ("tick",), ("ship", "S1", 4, "V2", "100", 1, None, "issue"),
+              ("advance", 400), ("tick",), ("advance", 400)]
+
+
+@pytest.mark.timeout(400)  # 100 histories, each posting WMS movements through the ledger stage
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @example(steps=SHORTFALL)
 @example(steps=VOIDED)
+@example(steps=DISPATCHED)
 @given(steps=st.lists(step, min_size=1, max_size=25))
 def test_ticks_after_any_history_equal_a_full_rebuild(fast_folder, log, steps):  # noqa: F811
-    world = GateWorld(fast_folder(), log)
+    world = WmsWorld(fast_folder(), log)
     world.mapping = load_mapping(write_mapping(world.store_folder / "items2.toml", items=ITEMS))
     try:
         for action in steps:

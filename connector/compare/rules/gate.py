@@ -129,8 +129,23 @@ def voided_but_moved(list_no: str, doc: str | None, passports: list[Passport], m
 
 def weight_check(p: Passport, wms_gross_wt: Decimal | None, settings: CompareSection) -> RuleResult:
     """重量超差: weighbridge vs declared total, and WMS shipped gross vs declared goods gross."""
-    result = RuleResult()
     pairs = [("weighbridge", p.total_wt, p.pass_collect_wt), ("wms", p.total_gross_wt, wms_gross_wt)]
+    return _weights(p, pairs, wms_gross_wt, settings)
+
+
+def wms_weight_check(p: Passport, wms_gross_wt: Decimal | None, tare: Decimal | None,
+                     settings: CompareSection) -> RuleResult:
+    """重量超差 on the WMS side only (the weighbridge side is the gate unit's): the WMS shipped gross
+    weight vs the passport's goods gross `totalGrossWt`, and, when the passport gives the tare
+    (vehicleWt + vehicleFrameWt + containerWt), WMS gross + tare vs the weighbridge `passCollectWt`."""
+    pairs = [("wms", p.total_gross_wt, wms_gross_wt)]
+    if tare is not None and wms_gross_wt is not None and p.pass_collect_wt:  # 0: not weighed
+        pairs.append(("wms_weighbridge", p.pass_collect_wt, wms_gross_wt + tare))
+    return _weights(p, pairs, wms_gross_wt, settings)
+
+
+def _weights(p: Passport, pairs: list, wms_gross_wt: Decimal | None, settings: CompareSection) -> RuleResult:
+    result = RuleResult()
     for side, declared, measured in pairs:
         if declared is None or not measured:  # passCollectWt 0 / missing: not weighed
             continue
