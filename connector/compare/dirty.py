@@ -132,12 +132,21 @@ def _declarations(conn: Connection, units: Units, after: int) -> None:
     units.lists |= {no for part in load.chunks(new_docs) for (no,) in conn.execute(
         select(H.c.bond_invt_no).where(H.c.etps_inner_invt_no.in_(part)))}
     changed = set(conn.execute(select(PP.c.passport_no).where(PP.c.receipt_id > after)).scalars())
+    changed |= _named_by_receipts(conn, after)
     units.gates |= changed
     linked = load_gate.links(conn, None, changed)
     units.lists |= {no for nos in linked.values() for no in nos} | _remembered(conn, changed, linked)
     units.lists |= {no for nos in load_gate.links(conn, units.lists).values() for no in nos}
     units.bills |= set(conn.execute(select(SB.c.sas_stock_no).where(SB.c.receipt_id > after)).scalars())
     units.bills |= set(conn.execute(select(CL.c.sas_stock_no).where(CL.c.receipt_id > after)).scalars())
+
+
+def _named_by_receipts(conn: Connection, after: int) -> set[str]:
+    """Passports a new receipt names by number although their head kept an older receipt: a
+    lower-ranked receipt brings the lines and links of a passport stored without any, and those
+    rows carry no receipt id of their own (a receipt naming a draft number is not matched)."""
+    named = select(receipts.c.business_id).where(receipts.c.id > after, receipts.c.business_id.is_not(None))
+    return set(conn.execute(select(PP.c.passport_no).where(PP.c.passport_no.in_(named))).scalars())
 
 
 def _remembered(conn: Connection, changed: set[str], linked: dict[str, set[str]]) -> set[str]:

@@ -22,6 +22,7 @@ from connector.model import Discrepancy
 from connector.store.tables import discrepancies as D
 
 LIVE = ("open", "acknowledged")
+_HASH_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str).encode  # = json.dumps(…, same options)
 
 
 def content_hash(d: Discrepancy) -> str:
@@ -30,7 +31,7 @@ def content_hash(d: Discrepancy) -> str:
     details = {k: v for k, v in d.details.items() if not k.endswith(("_at", "_as_of")) and k != "evidence"}
     fields = [d.kind, d.ledger_no, d.item_seq, d.item_no, list(d.doc_refs), str(d.expected_qty),
               str(d.actual_qty), str(d.delta_qty), d.unit, details]
-    return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    return hashlib.sha256(_HASH_JSON(fields).encode()).hexdigest()
 
 
 def _values(d: Discrepancy, unit_key: str, now: datetime) -> dict[str, Any]:

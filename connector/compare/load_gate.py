@@ -22,6 +22,7 @@ from connector.store.tables import bond_invt_lines as BL
 from connector.store.tables import passport_lines as PL
 from connector.store.tables import passport_links as LK
 from connector.store.tables import passports as PP
+from connector.store.tables import receipts as R
 from connector.store.tables_messages import cent_dcl_stock_links as CL
 from connector.store.tables_messages import stock_bills as SB
 
@@ -112,5 +113,7 @@ def stock_bills(conn: Connection, nos: set[str] | None, as_of: datetime | None =
         query = query.where(SB.c.updated_at <= as_of)
     bills = _in(conn, query, SB.c.sas_stock_no, nos)
     link_query = select(CL.c.sas_stock_no, CL.c.bond_invt_no)
+    if as_of is not None:  # a 集报 link is known from the receipt that brought it
+        link_query = link_query.join(R, R.c.id == CL.c.receipt_id).where(R.c.received_at <= as_of)
     linked = {s: no for s, no in _in(conn, link_query, CL.c.sas_stock_no, None if nos is None else {b[0] for b in bills})}
     return [StockBill(b[0], T(b[2] or b[3]), b[1] == "2" or b[0] in linked, b[4] or linked.get(b[0])) for b in bills]

@@ -299,3 +299,17 @@ def test_compare_newer_ledger_snapshot_with_same_quantities_queues_nothing(world
     world.ledger_line(inc="100", redc="20", at=LONG_AGO + timedelta(days=1))  # same numbers, later snapshot
     assert world.compare() == counts(unchanged=1)
     assert world.events() == [("alerts", "discrepancy.opened"), ("push", "discrepancy.opened")]
+
+
+def test_driver_conversion_converts_each_distinct_value_once_and_still_refuses_non_decimals():
+    from sqlalchemy.dialects import sqlite
+
+    from connector.compare.engine import _to_driver
+    from connector.store.types import AwareDateTime, DecimalText
+
+    qty = _to_driver(DecimalText(), sqlite.dialect())
+    assert [qty(Decimal("1.0")), qty(Decimal(1)), qty(Decimal("-0")), qty(None)] == ["1", "1", "0", None]
+    with pytest.raises(TypeError):
+        qty(1)  # equal to Decimal(1), but not a Decimal: refused as before
+    at = _to_driver(AwareDateTime(), sqlite.dialect())
+    assert at(NOW) == at(NOW) == NOW.isoformat(timespec="microseconds")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import select
 
 from connector.compare.engine import compare
+from connector.compare.history import picture
 from connector.compare.rules import discrepancy_id
 from connector.config.schema import CompareSection
-from connector.store.tables import discrepancies
+from connector.store.tables import discrepancies, passport_lines, receipts
 from tests.compare.gate_world import GateWorld
 from tests.compare.test_engine import LONG_AGO
 from tests.support.wms import log  # noqa: F401
@@ -93,6 +97,32 @@ def test_uncollected_stock_bill_is_in_flight_then_overdue_then_resolved_by_the_c
     world.compare()
     assert world.discrepancy(did).status == "resolved"
     assert rebuild_changes_nothing(world)
+
+def test_lower_ranked_receipt_bringing_lines_of_a_numbered_passport_is_seen_by_the_next_tick(world):
+    world.declare(no="QD1", qty="10")
+    world.move(qty="10")
+    world.passport(no="HF1", lists=("QD1",), qty=None)  # the head (and its link) first, without truck lines
+    world.compare()
+    assert live(world) == {}
+    with world.store.begin() as conn:  # a lower-ranked receipt: the store keeps its lines, not its head
+        conn.execute(receipts.insert().values(source="inbox", file_name="HF1-221.xml", sha256="f" * 64,
+                                              message_type="SAS221", business_id="HF1", received_at=LONG_AGO))
+        conn.execute(passport_lines.insert().values(passport_no="HF1", passport_seqno=1, rlt_gds_seqno=1,
+                                                    dcl_qty=Decimal(12)))
+    world.compare()
+    did = discrepancy_id("passport_over_allocation", "QD1", 1)
+    assert live(world) == {did: ("passport_over_allocation", ["QD1"], "list|QD1")}
+    assert rebuild_changes_nothing(world)
+
+
+def test_as_of_before_the_collective_list_arrived_shows_the_bill_overdue(world):
+    world.stock_bill(no="X1", collected="1", at=LONG_AGO)  # due by the end of March
+    world.collect(list_no="QD9", stock_no="X1", at=LONG_AGO + timedelta(days=60))  # the 集报 link, late
+    did = discrepancy_id("collective_overdue", "X1")
+    before = picture(world.store, CompareSection(), LONG_AGO + timedelta(days=45))
+    after = picture(world.store, CompareSection(), LONG_AGO + timedelta(days=61))
+    assert [d["id"] for d in before["discrepancies"]] == [did]
+    assert after["discrepancies"] == []
 
 def test_goods_moved_on_a_list_whose_only_passport_was_voided_give_state_mismatch(world):
     world.declare(no="QD1", qty="10")

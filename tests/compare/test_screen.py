@@ -52,6 +52,40 @@ def test_only_items_that_differ_are_left_for_the_rules():
     assert screen._differing(sig(("MT-1", "007", "5"), ("MT-1", "007", "5")), same) is None  # repeated item
 
 
+def test_item_without_three_fields_makes_the_whole_document_evaluated():
+    sig = lambda *items: screen.ITEM.join(screen.FIELD.join(x) for x in items)
+    same = sig(("MT-1", "007", "5"))
+    assert screen._differing(same, sig(("MT-1", "007"))) is None
+    assert screen._differing(sig(("MT-1", "007", "5", "x")), same) is None
+    assert screen._differing(None, same) is None
+
+
+def test_screened_docs_skip_equal_documents_and_take_newer_or_odd_ones_whole():
+    sig = screen.FIELD.join(("MT-1", "007", "5"))
+    other = screen.FIELD.join(("MT-1", "007", "6"))
+    wms = [("EQ", sig, 1, 0), ("NEW", sig, 9, 0), ("ODD", sig, 1, 1), ("DIFF", sig, 1, 0), ("ONLY-WMS", sig, 1, 0)]
+    lists = [("EQ", sig, 1, 0), ("NEW", sig, 1, 0), ("ODD", sig, 1, 0), ("DIFF", other, 1, 0), ("ONLY-LIST", sig, 1, 0)]
+    found = {"wms": lambda: wms, "lists": lambda: lists}
+    docs, moved = screen.screened_docs(found, {"entry_id": 5, "receipt_id": 5})
+    assert docs == {"NEW": None, "ODD": None, "DIFF": {"MT-1"}, "ONLY-WMS": None, "ONLY-LIST": None}
+    assert moved == {"EQ", "NEW", "ODD", "DIFF", "ONLY-WMS"}
+
+
+def test_rebuild_leaves_the_garbage_collector_as_it_found_it(world):
+    import gc
+
+    run = lambda: compare(world.store, CompareSection(), routes={}, site="s", clock=world.clock, log=world.log,
+                          rebuild=True)
+    run()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        run()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_rebuild_after_ticks_with_fractional_and_rejected_documents_changes_nothing(world):
     world.compare()  # the first run sets the watermarks: the next ones are ticks
     world.move(line_key="L1", qty="2.5", doc_ref="ASN-1")

@@ -1,0 +1,89 @@
+"""Revision 0006's covering ledger-line index: a 0005 store upgrades (SQLite and PostgreSQL) without
+losing rows, the rebuild's balance query reads the index alone, and the downgrade restores the old one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from alembic import command
+from sqlalchemy import func, inspect, select, text
+
+from connector.compare import screen
+from connector.config.secrets import Secret
+from connector.store import migrate
+from connector.store.engine import build_engine
+from connector.store.tables import ledger_entries, movements
+
+COVERING = ["bws_no", "gds_seqno", "direction", "dcl_qty", "occurred_at", "gds_mtno", "dcl_unitcd"]
+STAMP = datetime(2025, 3, 1, tzinfo=UTC).isoformat(timespec="microseconds")
+
+
+@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
+                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.external_service)])
+def engine(request, tmp_path):
+    if request.param == "sqlite":
+        made = build_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    else:
+        db = request.getfixturevalue("fresh_pg_db")
+        made = build_engine(db.url, password=Secret(db.password, "${TEST_STORE_PASSWORD}"))
+    yield made
+    made.dispose()
+
+
+def _alembic(engine, step, revision: str) -> None:
+    with engine.begin() as conn:
+        cfg = migrate.alembic_config()
+        cfg.attributes["connection"] = conn
+        step(cfg, revision)
+
+
+def _fill(engine, entries: int) -> None:
+    """One movement and `entries` ledger entries, written with plain SQL (the 0005 schema)."""
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO movements (id, source, line_key, revision, content_hash, qty, occurred_at, "
+                          "changed_at, staged_at) VALUES (1, 'wms', 'L1', 1, 'h', '5', :t, :t, :t)"), {"t": STAMP})
+        conn.execute(text(
+            "INSERT INTO ledger_entries (id, movement_id, source, line_key, revision, mapping_version, bws_no, "
+            "gds_seqno, gds_mtno, gdecd, direction, action, dcl_qty, dcl_unitcd, lawf_qty, lawf_unitcd, doc_ref, "
+            "needs_list, occurred_at, created_at) VALUES (:i, 1, 'wms', 'L1', :i, 'v', 'T2345W000001', 1, 'MT-1', "
+            "'8471300000', 'I', 'increase', '5', '007', '5', '007', 'DOC-1', true, :t, :t)"),
+            [{"i": i, "t": STAMP} for i in range(1, entries + 1)])
+
+
+def _item_index(engine) -> list[str]:
+    found = {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("ledger_entries")}
+    return found["ix_ledger_entries_item"]
+
+
+def test_store_at_0005_upgrades_to_covering_index_keeping_every_row(engine):
+    _alembic(engine, command.upgrade, "0005")
+    assert _item_index(engine) == ["bws_no", "gds_seqno"]
+    _fill(engine, 3)
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == migrate.head()
+    assert _item_index(engine) == COVERING
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(ledger_entries)).scalar() == 3
+        assert conn.execute(select(func.count()).select_from(movements)).scalar() == 1
+
+
+def test_downgrade_below_0006_restores_the_two_column_index(engine):
+    migrate.upgrade(engine)
+    _fill(engine, 2)
+    _alembic(engine, command.downgrade, "0005")
+    assert _item_index(engine) == ["bws_no", "gds_seqno"]
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(ledger_entries)).scalar() == 2
+
+
+def test_balance_query_on_sqlite_reads_the_covering_index_only(tmp_path):
+    engine = build_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            plan = " ".join(r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + screen.BALANCES, (10,)))
+    finally:
+        engine.dispose()
+    assert "COVERING INDEX ix_ledger_entries_item" in plan
+    assert "TEMP B-TREE" not in plan  # grouped in index order, not sorted
