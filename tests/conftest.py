@@ -9,7 +9,8 @@ import pytest
 import structlog
 
 from connector.config.secrets import Secret
-from connector.store.engine import Store
+from connector.store.engine import Store, build_engine
+from tests.support.migrations import Target
 from tests.support.postgres import (
     Database,
     PostgresServer,
@@ -83,6 +84,20 @@ def any_store(request: pytest.FixtureRequest, tmp_path) -> Iterator[Store]:
         opened = Store.open(db.url, password=Secret(db.password, "${TEST_STORE_PASSWORD}"))
     yield opened
     opened.close()
+
+
+@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
+                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.external_service)])
+def empty_store_target(request: pytest.FixtureRequest, tmp_path) -> Iterator[Target]:
+    """An engine on an empty, unmigrated store database (SQLite, then PostgreSQL), for migration tests."""
+    if request.param == "sqlite":
+        url, password = f"sqlite:///{tmp_path / 'state.db'}", None
+    else:
+        db = request.getfixturevalue("fresh_pg_db")
+        url, password = db.url, Secret(db.password, "${TEST_STORE_PASSWORD}")
+    engine = build_engine(url, password=password)
+    yield Target(engine, url, password)
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

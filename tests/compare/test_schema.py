@@ -11,21 +11,12 @@ from sqlalchemy import inspect
 from connector.clock import FixedClock
 from connector.compare.engine import compare
 from connector.compare.settings import CompareSection
-from connector.config.secrets import Secret
-from connector.store.engine import Store
 from tests.support.wms import log  # noqa: F401
 
 
-@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
-                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.external_service)])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        s = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
-    else:
-        db = request.getfixturevalue("fresh_pg_db")
-        s = Store.open(db.url, password=Secret(db.password, "${TEST_STORE_PASSWORD}"))
-    yield s
-    s.close()
+@pytest.fixture
+def store(any_store):
+    return any_store
 
 
 def test_migrated_store_has_compare_tables_columns_and_indexes(store):

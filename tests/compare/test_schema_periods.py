@@ -12,39 +12,24 @@ from sqlalchemy import func, inspect, select, text
 from connector.clock import FixedClock
 from connector.compare.engine import compare
 from connector.compare.settings import CompareSection
-from connector.config.secrets import Secret
 from connector.store import migrate
-from connector.store.engine import Store, build_engine
+from connector.store.engine import Store
 from connector.store.tables import ledger_entries, movements, passports
 from connector.store.tables_compare_periods import (
     compare_dispatches,
     compare_passport_vehicles,
     compare_periods,
 )
+from tests.support.migrations import step_to
 from tests.support.wms import log  # noqa: F401
 
 STAMP = datetime(2025, 3, 1, tzinfo=UTC).isoformat(timespec="microseconds")
 MINE = {"compare_periods", "compare_dispatches", "compare_passport_vehicles"}
 
 
-@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
-                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.external_service)])
-def target(request, tmp_path):
-    if request.param == "sqlite":
-        url, password = f"sqlite:///{tmp_path / 'state.db'}", None
-    else:
-        db = request.getfixturevalue("fresh_pg_db")
-        url, password = db.url, Secret(db.password, "${TEST_STORE_PASSWORD}")
-    engine = build_engine(url, password=password)
-    yield engine, url, password
-    engine.dispose()
-
-
-def _alembic(engine, step, revision: str) -> None:
-    with engine.begin() as conn:
-        cfg = migrate.alembic_config()
-        cfg.attributes["connection"] = conn
-        step(cfg, revision)
+@pytest.fixture
+def target(empty_store_target):
+    return empty_store_target.engine, empty_store_target.url, empty_store_target.password
 
 
 def _fill_0005(engine) -> None:
@@ -71,7 +56,7 @@ def _count(engine, table) -> int:
 
 def test_store_at_0005_upgrades_keeping_rows_and_a_rebuild_fills_the_new_tables(target, log):  # noqa: F811
     engine, url, password = target
-    _alembic(engine, command.upgrade, "0005")
+    step_to(engine, command.upgrade, "0005")
     _fill_0005(engine)
     migrate.upgrade(engine)
     assert MINE <= set(inspect(engine).get_table_names())
@@ -90,6 +75,6 @@ def test_downgrade_to_0005_drops_the_new_tables_and_keeps_the_rest(target):
     engine, _, _ = target
     migrate.upgrade(engine)
     _fill_0005(engine)
-    _alembic(engine, command.downgrade, "0005")
+    step_to(engine, command.downgrade, "0005")
     assert not MINE & set(inspect(engine).get_table_names())
     assert [_count(engine, t) for t in (movements, ledger_entries, passports)] == [1, 1, 1]

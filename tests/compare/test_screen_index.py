@@ -10,32 +10,18 @@ from alembic import command
 from sqlalchemy import func, inspect, select, text
 
 from connector.compare import screen
-from connector.config.secrets import Secret
 from connector.store import migrate
 from connector.store.engine import build_engine
 from connector.store.tables import ledger_entries, movements
+from tests.support.migrations import step_to
 
 COVERING = ["bws_no", "gds_seqno", "direction", "dcl_qty", "occurred_at", "gds_mtno", "dcl_unitcd"]
 STAMP = datetime(2025, 3, 1, tzinfo=UTC).isoformat(timespec="microseconds")
 
 
-@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
-                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.external_service)])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        made = build_engine(f"sqlite:///{tmp_path / 'state.db'}")
-    else:
-        db = request.getfixturevalue("fresh_pg_db")
-        made = build_engine(db.url, password=Secret(db.password, "${TEST_STORE_PASSWORD}"))
-    yield made
-    made.dispose()
-
-
-def _alembic(engine, step, revision: str) -> None:
-    with engine.begin() as conn:
-        cfg = migrate.alembic_config()
-        cfg.attributes["connection"] = conn
-        step(cfg, revision)
+@pytest.fixture
+def engine(empty_store_target):
+    return empty_store_target.engine
 
 
 def _fill(engine, entries: int) -> None:
@@ -57,7 +43,7 @@ def _item_index(engine) -> list[str]:
 
 
 def test_store_at_0005_upgrades_to_covering_index_keeping_every_row(engine):
-    _alembic(engine, command.upgrade, "0005")
+    step_to(engine, command.upgrade, "0005")
     assert _item_index(engine) == ["bws_no", "gds_seqno"]
     _fill(engine, 3)
     migrate.upgrade(engine)
@@ -71,7 +57,7 @@ def test_store_at_0005_upgrades_to_covering_index_keeping_every_row(engine):
 def test_downgrade_below_0006_restores_the_two_column_index(engine):
     migrate.upgrade(engine)
     _fill(engine, 2)
-    _alembic(engine, command.downgrade, "0005")
+    step_to(engine, command.downgrade, "0005")
     assert _item_index(engine) == ["bws_no", "gds_seqno"]
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(ledger_entries)).scalar() == 2
