@@ -77,8 +77,9 @@ def play(world: World, action: tuple) -> None:
     now = world.clock.now()
     if name == "move":
         key, sku, qty, doc, kind, ago = args
-        world.move(line_key=key, qty=str(-qty if kind == "issue" else qty), doc_ref=doc, movement_type=kind,
-                   at=now - timedelta(hours=ago), sku=sku)
+        signed = -qty if kind == "adjust" and qty % 2 else qty  # issues are positive; adjustments either way
+        world.move(line_key=key, qty=str(signed), doc_ref=doc, movement_type=kind, at=now - timedelta(hours=ago),
+                   sku=sku)
     elif name == "declare":
         no, doc, qty, io, stucd, ago, mtno = args
         world.declare(no=no, doc_ref=doc, qty=str(qty), io=io, stucd=stucd, at=now - timedelta(hours=ago), mtno=mtno)
