@@ -63,9 +63,9 @@ class SqlSource(SourceAdapter):
         return self.strategy.unkeyed(self._rows(), limit)
 
     def fetch(self, cursor: dict[str, Any] | None, limit: int) -> Batch:
-        names, rows = self._query_rows(lambda: self.statement(cursor, limit))
-        now = self.clock.now()
+        now = self.clock.now()  # the bound first: a transaction still open now keeps the cursor behind it,
         upper, future = self._signpost(now), now + timedelta(seconds=self.config.future_skew_seconds)
+        names, rows = self._query_rows(lambda: self.statement(cursor, limit))  # even if it commits meanwhile
         decoder = RowDecoder(self.name, names, self.zone, self.config.encoding, self.config.extra_columns)
         columns = decoder.columns(rows)
         if columns is not None and (not self.strategy.time_bounded or columns.newest_changed() < upper):

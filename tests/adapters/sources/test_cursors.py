@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -63,6 +64,30 @@ def test_keyset_without_cap_loses_the_row_of_a_long_transaction(fresh_pg_db, sto
 @pytest.mark.external_service
 def test_keyset_capped_at_oldest_open_transaction_loses_nothing(fresh_pg_db, store, log):  # noqa: F811
     assert _long_transaction_story(fresh_pg_db, store, log, cap_at_open_transactions=True) == ["1", "2"]
+
+
+@pytest.mark.external_service
+def test_keyset_cap_taken_before_the_query_keeps_a_transaction_committing_during_it(fresh_pg_db):
+    """The bound is read before the batch query: a transaction open then and committed while the query
+    runs (so the query did not see it, and it is no longer open after) still holds the cursor back."""
+    _pg_table(fresh_pg_db)
+    slow = PG_QUERY + " CROSS JOIN (SELECT pg_sleep(1.0)) AS nap"  # the snapshot is taken, then it sleeps
+    source = pg_source(fresh_pg_db, query=slow, cap_at_open_transactions=True)
+    late = fresh_pg_db.connect()
+    late.execute("INSERT INTO moves VALUES (1, now() AT TIME ZONE 'UTC', 5)")
+    with fresh_pg_db.connect(autocommit=True) as other:
+        other.execute("INSERT INTO moves VALUES (2, clock_timestamp() AT TIME ZONE 'UTC' + interval '1 ms', 7)")
+    committer = threading.Timer(0.4, late.commit)
+    committer.start()
+    try:
+        first = source.fetch(None, 100)
+    finally:
+        committer.join()
+        late.close()
+    second = source.fetch(first.cursor, 100)
+    source.close()
+    assert [m.line_key for m in first.movements] == []
+    assert [m.line_key for m in second.movements] == ["1", "2"]
 
 
 @pytest.mark.external_service
