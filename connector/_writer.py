@@ -1,8 +1,8 @@
 """The store side of a sync, in a thread of its own, so reading the WMS and writing the store overlap.
 
 The sync's thread reads and decodes batch n + 1 (the database driver releases the GIL while it
-waits on the network) while this thread stages batch n (SQLite releases it while it steps the
-insert). The contract is unchanged: batches are committed one at a time, in the order they were
+waits on the network) while this thread hashes and stages batch n (SQLite releases it while it
+steps the insert). The contract is unchanged: batches are committed one at a time, in the order they were
 read, each with the cursor that covers exactly its rows in ONE store transaction, so a kill at any
 point loses nothing and repeats nothing — a batch read but not yet committed has not moved the
 stored cursor either, and is read again on the next run. At most `depth` batches wait in between

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from hashlib import sha256
 
+import pytest
 from sqlalchemy import select
 
 from connector import _staging
@@ -76,6 +78,19 @@ def test_insert_values_equal_what_the_store_column_types_write():
         assert [r["qty"] for r in rows] == [qty.process_bind_param(m.qty, None) for m in batch]
         assert [r["occurred_at"] for r in rows] == [when.process_bind_param(m.occurred_at, None) for m in batch]
         assert [r["changed_at"] for r in rows] == [when.process_bind_param(m.changed_at, None) for m in batch]
+
+
+@pytest.mark.parametrize("fraction", [0, 5], ids=["whole-seconds", "with-microseconds"])
+def test_prepared_naive_utc_batch_hashes_and_writes_times_like_the_movements(fraction):
+    """The hash's times and the stored times share one isoformat() per row (`_naive_isoformats`)."""
+    whole = [m.occurred_at.astimezone(UTC).replace(microsecond=fraction) for m in varied(200)]
+    batch = [replace(m, occurred_at=at, changed_at=at) for m, at in zip(varied(200), whole)]  # one column read twice
+    columns, when = naive_utc(batch), AwareDateTime()
+    columns.prepare()
+    rows = [dict(zip(_staging.COLUMNS, row)) for row in columns.new_rows()]
+    assert [r["content_hash"] for r in rows] == [reference_hash(m) for m in batch]
+    assert [r["occurred_at"] for r in rows] == [when.process_bind_param(m.occurred_at, None) for m in batch]
+    assert [r["changed_at"] for r in rows] == [when.process_bind_param(m.changed_at, None) for m in batch]
 
 
 def test_columns_give_back_the_movements_they_were_made_of():

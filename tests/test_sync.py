@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from decimal import Decimal
 
 import pytest
@@ -420,3 +422,68 @@ def test_sync_into_a_postgresql_store_stages_revisions_and_flags(fresh_pg_db, wm
         assert rows[2][0] == "L2" and rows[2][3] == {"future_timestamp": True}
     finally:
         pg_store.close()
+
+
+class Watched:
+    """A source that notes, at each fetch, whether the cyclic collector is on, and leaves behind a
+    reference cycle that only the collector can free."""
+
+    def __init__(self, source):
+        self.source, self.collector_on, self.cycles = source, [], []
+
+    def __getattr__(self, name):
+        return getattr(self.source, name)
+
+    def fetch(self, cursor, limit):
+        self.collector_on.append(gc.isenabled())
+        cycle = Cycle()
+        cycle.me = cycle
+        self.cycles.append(weakref.ref(cycle))
+        return self.source.fetch(cursor, limit)
+
+
+class Cycle:
+    me: Cycle
+
+
+def test_sync_collector_is_off_while_batches_are_read_and_on_again_after(store, wms, make_source, clock, log):
+    add_rows(wms, 7)
+    source = Watched(make_source(wms))
+    assert run(store, source, clock, log, batch_size=2)["new"] == 7
+    assert source.collector_on == [False] * 4 and gc.isenabled()
+
+
+def test_sync_collects_the_cycles_batches_leave_while_the_collector_is_off(
+        store, wms, make_source, clock, log, monkeypatch):
+    monkeypatch.setattr(sync, "YOUNG_LIMIT", 0)  # a long backfill reaches the real limit after some batches
+    add_rows(wms, 7)
+    source = Watched(make_source(wms))
+    run(store, source, clock, log, batch_size=2)
+    assert [ref() is None for ref in source.cycles[:-1]] == [True] * 3  # memory stays flat on a long backfill
+
+
+def test_sync_failing_store_write_turns_the_collector_back_on(store, wms, make_source, clock, log):
+    add_rows(wms, 2)
+    with store.begin() as conn:
+        conn.exec_driver_sql("CREATE TRIGGER crash BEFORE INSERT ON movements BEGIN SELECT RAISE(ABORT, 'x'); END")
+    with pytest.raises(IntegrityError):
+        run(store, make_source(wms), clock, log)
+    assert gc.isenabled()
+
+
+def test_sync_leaves_a_collector_switched_off_before_it_off(store, wms, make_source, clock, log):
+    add_rows(wms, 2)
+    gc.disable()
+    try:
+        run(store, make_source(wms), clock, log)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_overlapping_syncs_turn_the_collector_on_when_the_last_one_ends():
+    with sync._young_collections_only():
+        with sync._young_collections_only():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
