@@ -19,6 +19,11 @@ def setup(tmp_path, log):  # noqa: F811
     world.declare(qty="8")
     world.compare(routes={})
     world.store.close()
+    return write_config(tmp_path)
+
+
+def write_config(tmp_path, more: str = ""):
+    """A config on the store in tmp_path (its WMS source is never read by these commands)."""
     config = tmp_path / "config.toml"
     (tmp_path / "wms.sqlite").touch()
     config.write_text(f"""[connector]
@@ -34,7 +39,7 @@ url = "sqlite:///{tmp_path / 'wms.sqlite'}"
 timezone = "Asia/Shanghai"
 encoding = "utf-8"
 query = "SELECT 1"
-""", encoding="utf-8")
+{more}""", encoding="utf-8")
     return config
 
 

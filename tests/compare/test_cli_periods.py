@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from connector.config.schema import CompareSection
 from connector.store.tables import discrepancies
-from tests.compare.test_cli import run
+from tests.compare.test_cli import run, write_config
 from tests.compare.wms_world import WmsWorld
 from tests.support.wms import log  # noqa: F401
 
@@ -29,26 +29,7 @@ def setup(tmp_path, log):  # noqa: F811
     with world.store.read() as conn:
         ids = {r.kind + "/" + (r.details.get("compared") or ""): r.id for r in conn.execute(select(discrepancies))}
     world.store.close()
-    config = tmp_path / "config.toml"
-    (tmp_path / "wms.sqlite").touch()
-    config.write_text(f"""[connector]
-site = "zone-1"
-
-[store]
-url = "sqlite:///{tmp_path / 'state.db'}"
-
-[sources.wms]
-adapter = "sql"
-mapping = "items.toml"
-url = "sqlite:///{tmp_path / 'wms.sqlite'}"
-timezone = "Asia/Shanghai"
-encoding = "utf-8"
-query = "SELECT 1"
-
-[compare]
-writeoff_period_months = 1
-""", encoding="utf-8")
-    return config, ids
+    return write_config(tmp_path, "\n[compare]\nwriteoff_period_months = 1\n"), ids
 
 
 def test_periods_json_gives_each_line_and_period_in_filing_words(setup, capsys):
