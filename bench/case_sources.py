@@ -121,27 +121,13 @@ def bench_sources(tmp: Path) -> Iterator[str]:
         server.stop()
 
 
-LEDGER_MAPPING = """label = "bench"
-[[items]]
-sku = "A"
-bws_no = "T5165W000469"
-gds_seqno = 1
-gds_mtno = "A"
-gdecd = "8471300000"
-dcl_unitcd = "007"
-lawf_unitcd = "007"
-units = { pcs = 1 }
-[movement_types.receipt]
-action = "increase"
-direction = "I"
-"""
 
 
 def _ledger_wms(tmp: Path, rows: int) -> str:
     """A SQLite WMS of `rows` receipts, every other one of an SKU the mapping does not know."""
     import sqlite3
 
-    from tests.support.wms import COLUMNS
+    from tests.support.wms import COLUMNS, write_receipt_mapping
 
     wms = sqlite3.connect(tmp / "wms.db")
     wms.execute(f"CREATE TABLE moves ({', '.join(COLUMNS)})")
@@ -149,7 +135,7 @@ def _ledger_wms(tmp: Path, rows: int) -> str:
                     [(i, f"2024-01-01 00:00:00.{i:06d}", "A" if i % 2 else "B", i % 7 + 1) for i in range(rows)])
     wms.commit()
     wms.close()
-    (tmp / "mapping.toml").write_text(LEDGER_MAPPING, encoding="utf-8")
+    write_receipt_mapping(tmp / "mapping.toml", label="bench")
     return f"sqlite:///{tmp / 'wms.db'}"
 
 

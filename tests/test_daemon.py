@@ -13,21 +13,7 @@ from pathlib import Path
 
 import pytest
 
-MAPPING = """
-label = "daemon-test"
-[[items]]
-sku = "A"
-bws_no = "T5165W000469"
-gds_seqno = 1
-gds_mtno = "A"
-gdecd = "8471300000"
-dcl_unitcd = "007"
-lawf_unitcd = "007"
-units = { pcs = 1 }
-[movement_types.receipt]
-action = "increase"
-direction = "I"
-"""
+from tests.support.wms import write_receipt_mapping
 
 
 def _write_site(tmp: Path, sync_seconds: int = 1) -> Path:
@@ -36,7 +22,7 @@ def _write_site(tmp: Path, sync_seconds: int = 1) -> Path:
     wms.execute("INSERT INTO mv VALUES (1, '2024-03-04 09:15:00', 'A', '5')")
     wms.commit()
     wms.close()
-    (tmp / "mapping.toml").write_text(MAPPING, encoding="utf-8")
+    write_receipt_mapping(tmp / "mapping.toml", label="daemon-test")
     config = tmp / "config.toml"
     config.write_text(f"""
 [connector]

@@ -97,6 +97,12 @@ def write_mapping(path: Path, items: list[dict] | None = None, movement_types: d
     return path
 
 
+def write_receipt_mapping(path: Path, label: str = "test") -> Path:
+    """One SKU "A" counted in pcs, receipts only (the daemon test, the ledger benchmark)."""
+    one = item(sku="A", bws_no="T5165W000469", gds_mtno="A", units={"pcs": Decimal(1)})
+    return write_mapping(path, [one], {"receipt": MOVEMENT_TYPES["receipt"]}, label=label)
+
+
 def to_toml(data: dict[str, Any]) -> str:
     """Render the nested dicts/lists these tests use as TOML (tables, arrays of tables, inline maps)."""
     lines: list[str] = []
