@@ -17,27 +17,20 @@ from connector.alerts import Alerter
 from connector.clock import FixedClock
 from connector.config.schema import DeliverySection
 from connector.outbox import enqueue, relay
-from connector.store.engine import Store
 from connector.store.tables import outbox
 from connector.store.tables_delivery import sink_state
-from tests.support.http_receiver import Reply, ca_receiver, ca_signed_receiver, json_reply, receiver  # noqa: F401
+from tests.support.http_receiver import (  # noqa: F401
+    Reply,
+    ca_receiver,
+    ca_signed_receiver,
+    json_reply,
+    receiver,
+)
+from tests.test_outbox import T0, clock, store  # noqa: F401 (the same SQLite store and clock)
 
-T0 = datetime(2025, 3, 4, 1, 15, tzinfo=UTC)
 SETTINGS = DeliverySection(max_attempts=3, backoff_base_seconds=5, backoff_max_seconds=60, batch_size=20,
                            circuit_failure_threshold=3, auth_pause_seconds=600)
 ROUTES = {"customs": ["discrepancy.*"], "ops": ["alert.*"]}
-
-
-@pytest.fixture
-def store(tmp_path):
-    opened = Store.open("sqlite:///" + str(tmp_path / "state.db"), busy_timeout=2)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def clock():
-    return FixedClock(T0)
 
 
 @pytest.fixture
