@@ -14,10 +14,7 @@ each run; a line staged before and no longer returned is quarantined as `movemen
 
 from __future__ import annotations
 
-import gc
-import threading
 from collections import Counter
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +22,7 @@ from sqlalchemy import Connection, select
 
 from connector import quarantine
 from connector._columns import MovementColumns
+from connector._gc import collect_young, collector_paused
 from connector._staging import content_hash, latest_revisions, stage_movements  # noqa: F401 (re-exported)
 from connector._writer import BatchWriter
 from connector.abc import SourceAdapter
@@ -58,11 +56,10 @@ def sync_source(store: Store, name: str, adapter: SourceAdapter, *, clock, log, 
     if progress is not None and hasattr(progress, "start"):
         progress.start(cursor)
     exhausted = False
-    with _young_collections_only(), BatchWriter(_stager(store, name, clock, adapter.keeps_cursor)) as writer:
+    with collector_paused(), BatchWriter(_stager(store, name, clock, adapter.keeps_cursor)) as writer:
         for _ in range(max_batches):
             batch = adapter.fetch(cursor, batch_size)
-            if gc.get_count()[0] > YOUNG_LIMIT:  # new objects the refcounts did not free: cycles, maybe
-                gc.collect(1)  # the young generations only, never the whole heap
+            collect_young(YOUNG_LIMIT)  # new objects the reference counts did not free: cycles, maybe
             if seen is not None:
                 seen.update(_line_keys(batch.movements))
                 seen.update(e.line_key for e in batch.errors)
@@ -84,28 +81,7 @@ def sync_source(store: Store, name: str, adapter: SourceAdapter, *, clock, log, 
 
 
 YOUNG_LIMIT = 200_000  # net new container objects before the loop collects the young generations
-_GC_LOCK, _GC_STATE = threading.Lock(), {"syncs": 0, "was_enabled": True}
 
-
-@contextmanager
-def _young_collections_only():
-    """No automatic cyclic collection while batches are read: a batch is tens of thousands of new
-    tuples, and the collector's full passes over the whole heap (SQLAlchemy's and pydantic's
-    objects) cost a sixth of a backfill. The loop collects the young generations itself once more
-    than YOUNG_LIMIT new objects are alive (a batch's own objects are freed by their reference
-    counts), so memory stays flat; the collector is back on when the last running sync ends."""
-    with _GC_LOCK:
-        if _GC_STATE["syncs"] == 0:
-            _GC_STATE["was_enabled"] = gc.isenabled()
-            gc.disable()
-        _GC_STATE["syncs"] += 1
-    try:
-        yield
-    finally:
-        with _GC_LOCK:
-            _GC_STATE["syncs"] -= 1
-            if _GC_STATE["syncs"] == 0 and _GC_STATE["was_enabled"]:
-                gc.enable()
 
 
 def _stager(store: Store, name: str, clock, save: bool):

@@ -479,11 +479,3 @@ def test_sync_leaves_a_collector_switched_off_before_it_off(store, wms, make_sou
         assert not gc.isenabled()
     finally:
         gc.enable()
-
-
-def test_overlapping_syncs_turn_the_collector_on_when_the_last_one_ends():
-    with sync._young_collections_only():
-        with sync._young_collections_only():
-            assert not gc.isenabled()
-        assert not gc.isenabled()
-    assert gc.isenabled()

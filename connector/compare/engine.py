@@ -8,15 +8,14 @@ with set-based loads; both paths run the same rules, so they give the same discr
 
 from __future__ import annotations
 
-import gc
 import json
 from collections import Counter
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Connection, func, select
 
+from connector._gc import collector_paused
 from connector.compare import dirty, lifecycle, load, screen, units_wms
 from connector.compare.rules import KIND_LABELS
 from connector.compare.settings import CompareSection
@@ -49,21 +48,8 @@ def _tick(conn: Connection, marks: dict, settings: CompareSection, now: datetime
     return apply(conn, outcome, units.keys(), now, routes=routes, site=site)
 
 
-@contextmanager
-def _collector_paused():
-    """A rebuild allocates millions of small objects that form no cycles (rows, signatures, rule
-    inputs); the cyclic garbage collector would walk them over and over (about 8% of its CPU time)."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
-
-
 def _rebuild(conn: Connection, settings: CompareSection, now: datetime, routes, site: str) -> dict:
-    with _collector_paused():
+    with collector_paused():  # a rebuild makes millions of objects that form no cycles (connector/_gc.py)
         return _rebuild_all(conn, settings, now, routes, site)
 
 
