@@ -92,17 +92,12 @@ class MovementColumns(Sequence):
             cached = self._texts[id(values)] = _iso_texts(values, self.naive_utc, base)
         return cached
 
-    def prepare(self) -> None:
-        """Compute the hashes and the insert tuples of the all-new case (a backfill). The writer thread
-        does it, not the reading one: measured both ways, the reader then reaches the next batch
-        sooner and the two threads share the work more evenly (and one batch fewer of insert tuples
-        waits in memory)."""
-        self._new_rows = self.rows([1] * len(self), self.hashes())
-
     def new_rows(self) -> list[tuple]:
-        """The insert tuples with every line at revision 1."""
+        """The insert tuples with every line at revision 1 (a backfill), computed once. The writer
+        thread asks for them, not the reading one: measured both ways, the reader then reaches the
+        next batch sooner and one batch fewer of insert tuples waits in memory."""
         if self._new_rows is None:
-            self.prepare()
+            self._new_rows = self.rows([1] * len(self), self.hashes())
         return self._new_rows
 
     def hashes(self) -> list[str]:

@@ -86,7 +86,6 @@ def test_prepared_naive_utc_batch_hashes_and_writes_times_like_the_movements(fra
     whole = [m.occurred_at.astimezone(UTC).replace(microsecond=fraction) for m in varied(200)]
     batch = [replace(m, occurred_at=at, changed_at=at) for m, at in zip(varied(200), whole)]  # one column read twice
     columns, when = naive_utc(batch), AwareDateTime()
-    columns.prepare()
     rows = [dict(zip(_staging.COLUMNS, row)) for row in columns.new_rows()]
     assert [r["content_hash"] for r in rows] == [reference_hash(m) for m in batch]
     assert [r["occurred_at"] for r in rows] == [when.process_bind_param(m.occurred_at, None) for m in batch]
