@@ -16,17 +16,17 @@ evaluated. PostgreSQL stores skip the screen (`scope` returns nothing: every uni
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 from sqlalchemy import Connection
 
-from connector.compare import load
+from connector.compare import _sqlchild, load
 from connector.compare.rules.inputs import WmsBalance
 from connector.compare.settings import CompareSection
 
+CHILD_MIN_BYTES = 32 << 20  # a smaller store is read in line: starting processes would cost more
 ITEM, FIELD = "\x1e", "\x1f"
 _I, _F = f"'{ITEM}'", f"'{FIELD}'"  # as SQL literals: cheaper per row than char(30), char(31)
 ODD = "instr({c}, " + _I + ") + instr({c}, " + _F + ")"
@@ -89,24 +89,16 @@ BALANCES = (
 
 
 def run_all(conn: Connection, jobs: dict[str, tuple[str, tuple]]) -> dict[str, Callable[[], list[tuple]]]:
-    """Start read-only queries; each result is fetched by calling it. On a SQLite file they run side
-    by side on their own connections (SQLite computes without the GIL: the caller's Python work
-    and the other queries share the two cores). Every query is bounded by the watermarks or checked
-    against them, so reading a later snapshot than `conn` is harmless."""
+    """Start read-only queries; each result is fetched by calling it. On a SQLite file of some size
+    they all run at once, each in its own child process (_sqlchild.py: threads here would fight the
+    rules for the GIL), so the caller's Python work and the queries share the cores. Every query is bounded by the
+    watermarks or checked against them, so reading a later snapshot than `conn` is harmless."""
     path = conn.engine.url.database
-    if not path or path == ":memory:":
+    if not path or path == ":memory:" or os.path.getsize(path) < CHILD_MIN_BYTES:  # small: in line
         done = {name: list(conn.exec_driver_sql(sql, params)) for name, (sql, params) in jobs.items()}
         return {name: (lambda rows=rows: rows) for name, rows in done.items()}
-
-    def run(job: tuple[str, tuple]) -> list[tuple]:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-        try:
-            return db.execute(*job).fetchall()
-        finally:
-            db.close()
-
-    pool = ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 2))  # in the order given
-    futures = {name: pool.submit(run, job) for name, job in jobs.items()}
+    pool = ThreadPoolExecutor(max_workers=len(jobs))  # each thread only waits for its child
+    futures = {name: pool.submit(_sqlchild.query, path, sql, params) for name, (sql, params) in jobs.items()}
     pool.shutdown(wait=False)
     return {name: f.result for name, f in futures.items()}
 

@@ -102,3 +102,17 @@ def test_rebuild_after_ticks_with_fractional_and_rejected_documents_changes_noth
     counts = compare(world.store, CompareSection(), routes={}, site="s", clock=world.clock, log=world.log,
                      rebuild=True)
     assert (counts["opened"], counts["updated"], counts["resolved"], counts["unchanged"]) == (0, 0, 0, 2)
+
+
+def test_rebuild_with_its_queries_in_child_processes_finds_what_the_ticks_found(world, monkeypatch):
+    world.compare()
+    world.move(line_key="L1", qty="2.5", doc_ref="ASN-1")
+    world.declare(no="QD1", doc_ref="ASN-1", qty="2.5")
+    world.move(line_key="L2", qty="4", doc_ref="ASN-2")
+    world.declare(no="QD2", doc_ref="ASN-2", qty="3.75")
+    world.ledger_line(inc="6.5", redc="0")
+    world.compare()
+    monkeypatch.setattr(screen, "CHILD_MIN_BYTES", 0)  # every store file is read by child processes
+    counts = compare(world.store, CompareSection(), routes={}, site="s", clock=world.clock, log=world.log,
+                     rebuild=True)
+    assert (counts["opened"], counts["updated"], counts["resolved"], counts["unchanged"]) == (0, 0, 0, 1)
