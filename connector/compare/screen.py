@@ -90,14 +90,15 @@ BALANCES = (
 
 def run_all(conn: Connection, jobs: dict[str, tuple[str, tuple]]) -> dict[str, Callable[[], list[tuple]]]:
     """Start read-only queries; each result is fetched by calling it. On a SQLite file of some size
-    they all run at once, each in its own child process (_sqlchild.py: threads here would fight the
-    rules for the GIL), so the caller's Python work and the queries share the cores. Every query is bounded by the
-    watermarks or checked against them, so reading a later snapshot than `conn` is harmless."""
+    they run one per core in the order given, each in its own child process (_sqlchild.py: threads
+    here would fight the rules for the GIL), so the caller's Python work and the queries share the
+    cores. Every query is bounded by the watermarks or checked against them, so reading a later
+    snapshot than `conn` is harmless."""
     path = conn.engine.url.database
     if not path or path == ":memory:" or os.path.getsize(path) < CHILD_MIN_BYTES:  # small: in line
         done = {name: list(conn.exec_driver_sql(sql, params)) for name, (sql, params) in jobs.items()}
         return {name: (lambda rows=rows: rows) for name, rows in done.items()}
-    pool = ThreadPoolExecutor(max_workers=len(jobs))  # each thread only waits for its child
+    pool = ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 2))  # in the order given: a child each
     futures = {name: pool.submit(_sqlchild.query, path, sql, params) for name, (sql, params) in jobs.items()}
     pool.shutdown(wait=False)
     return {name: f.result for name, f in futures.items()}
