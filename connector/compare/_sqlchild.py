@@ -16,8 +16,6 @@ import sqlite3
 import subprocess
 import sys
 
-MMAP_BYTES = 1 << 30  # read the file through the page cache without a system call per page
-
 
 def query(path: str, sql: str, params: tuple = ()) -> list[tuple]:
     """Run `sql` on a read-only connection to the SQLite file `path` in a child process."""
@@ -36,7 +34,6 @@ def query(path: str, sql: str, params: tuple = ()) -> list[tuple]:
 def _run(path: str, sql: str, params: tuple) -> list[tuple]:
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     try:
-        db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         return db.execute(sql, params).fetchall()
     finally:
         db.close()
