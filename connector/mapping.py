@@ -28,7 +28,7 @@ def map_movement(movement: Movement, mapping: Mapping) -> LedgerEntry | None:
     return LedgerEntry(
         item=ledger_item(item),
         direction=kind.direction or ("I" if increase else "E"),
-        action="increase" if increase else "decrease",
+        action=kind.entry_action or ("increase" if increase else "decrease"),
         dcl_qty=signed,
         lawf_qty=lawf_qty,
         doc_ref=movement.doc_ref,

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from connector.config.errors import format_validation_error
 from connector.config.schema import Strict
@@ -51,17 +51,38 @@ class ItemMap(Strict):
         return self
 
 
+CONVERSION_ACTIONS = {"to_non_bonded": ("decrease", "E"), "to_bonded": ("increase", "I")}  # (action, direction)
+
+
 class MovementTypeMap(Strict):
     action: Literal["increase", "decrease", "signed", "none"]
     direction: Literal["I", "E"] | None = None
     qty_sign: Literal["positive", "negative", "any"] = "positive"
     needs_list: bool | None = Field(default=None, description="must a 核注清单 cover it (default: increase/decrease)")
+    conversion: Literal["to_non_bonded", "to_bonded"] | None = Field(
+        default=None, description="分类监管 conversion: 保税转非保 (a 核减, E) or 非保转保税 (a 核增, I)")
 
     @model_validator(mode="after")
     def _direction(self) -> MovementTypeMap:
         if self.action in ("increase", "decrease") and self.direction is None:
             raise ValueError(f"direction (I or E) is required for action {self.action!r}")
         return self
+
+    @field_validator("conversion")
+    @classmethod
+    def _conversion(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """保税转非保 is a 核减 of the bonded ledger (decrease, E); 非保转保税 a 核增 (increase, I)."""
+        needed = CONVERSION_ACTIONS.get(value or "")
+        got = (info.data.get("action"), info.data.get("direction"))
+        if needed and got != needed:
+            raise ValueError(f"conversion {value!r} needs action = {needed[0]!r} and direction = {needed[1]!r} "
+                             f"(got action {got[0]!r}, direction {got[1]!r})")
+        return value
+
+    @property
+    def entry_action(self) -> str | None:
+        """The ledger entry's `action` for a conversion type (None: plain increase / decrease)."""
+        return {"to_non_bonded": "conversion_out", "to_bonded": "conversion_in"}.get(self.conversion or "")
 
     @property
     def requires_list(self) -> bool:

@@ -82,7 +82,7 @@ class LedgerEntry:
 
     item: LedgerItem
     direction: str  # "I" into the zone/warehouse, "E" out
-    action: str  # increase | decrease
+    action: str  # increase | decrease | conversion_in | conversion_out (分类监管, a 核增 / 核减)
     dcl_qty: Decimal  # signed: + increases the balance, - decreases it
     lawf_qty: Decimal
     doc_ref: str | None

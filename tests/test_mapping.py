@@ -155,3 +155,14 @@ def test_map_zero_quantity_receipt_gives_zero_entry():
                                                  ("transfer", False), ("teleport", False), (None, False)])
 def test_needs_list_follows_the_movement_type(kind, expected):
     assert needs_list(movement(movement_type=kind), mapping()) is expected
+
+
+@pytest.mark.parametrize(("conversion", "action", "direction", "entry_action", "qty"), [
+    ("to_non_bonded", "decrease", "E", "conversion_out", Decimal(-3)),
+    ("to_bonded", "increase", "I", "conversion_in", Decimal(3))])
+def test_map_conversion_type_gives_conversion_action_with_the_plain_sign(conversion, action, direction, entry_action,
+                                                                         qty):
+    types = {"convert": {"action": action, "direction": direction, "conversion": conversion}}
+    entry = map_movement(movement(movement_type="convert", qty=Decimal(3)), mapping(movement_types=types))
+    assert (entry.direction, entry.action, entry.dcl_qty) == (direction, entry_action, qty)
+    assert needs_list(movement(movement_type="convert"), mapping(movement_types=types)) is True

@@ -139,3 +139,21 @@ def test_load_mapping_missing_file_names_it(tmp_path):
 ])
 def test_normalise_sku_applies_only_the_declared_rule(rule, raw, expected):
     assert normalise_sku(raw, rule) == expected
+
+
+@pytest.mark.parametrize(("conversion", "action", "direction", "needed"), [
+    ("to_non_bonded", "increase", "I", "action = 'decrease' and direction = 'E'"),
+    ("to_bonded", "decrease", "E", "action = 'increase' and direction = 'I'"),
+    ("to_bonded", "signed", None, "action = 'increase' and direction = 'I'")])
+def test_load_mapping_conversion_with_the_wrong_action_is_refused_at_its_path(tmp_path, conversion, action, direction,
+                                                                             needed):
+    kind = {"action": action, "conversion": conversion, **({"direction": direction} if direction else {})}
+    path = write_mapping(tmp_path / "items.toml", movement_types={"convert": kind})
+    [problem] = problems(path)
+    assert problem.startswith(f"{path}: movement_types.convert.conversion: conversion '{conversion}' needs {needed}")
+
+
+def test_load_mapping_unknown_conversion_is_refused_at_its_path(tmp_path):
+    kind = {"action": "decrease", "direction": "E", "conversion": "sideways"}
+    [problem] = problems(write_mapping(tmp_path / "items.toml", movement_types={"convert": kind}))
+    assert ": movement_types.convert.conversion: input should be 'to_non_bonded' or 'to_bonded'" in problem
