@@ -2,8 +2,9 @@
 
 New ledger entries (id above the watermark) dirty their document, their unreferenced 料号 and their
 ledger line, and are added to `compare_balances`; new receipts (id above the watermark) dirty the
-documents, lists and ledger lines they brought; units whose grace window or deadline has expired
-come from `compare_pending`. Every lookup goes through an index: the cost follows the change.
+documents, lists and ledger lines they brought; new conversion entries and the documents found
+here dirty their C7 `conv|` units (load_conversion.py); units whose grace window or deadline has
+expired come from `compare_pending`. Every lookup goes through an index: the cost follows the change.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, func, select
 
-from connector.compare import load, load_gate
+from connector.compare import load, load_conversion, load_gate
 from connector.compare.load import raw
 from connector.compare.units import Units
 from connector.store.tables import bond_invt_heads as H
@@ -55,6 +56,7 @@ def dirty_units(conn: Connection, marks: dict[str, int], now: datetime) -> Units
         units.add_key(key)
     _propagate(conn, units)
     _declarations(conn, units, marks["receipt_id"])
+    units.more |= load_conversion.dirty_keys(conn, units.docs, marks["entry_id"])  # C7 conversions (conv|)
     return units
 
 

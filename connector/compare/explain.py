@@ -32,6 +32,8 @@ WHAT = {
     "collective_overdue": "an 出入库单 was not 集报 (collectively declared) by the deadline",
     "bonded_status_mismatch": "stock in a 非保 (non-bonded) location or lot sits on a 保税 (bonded) ledger line, "
                               "or bonded stock on a 非保账册 (non-bonded ledger) line (分类监管)",
+    "conversion_unbooked": "the WMS recorded a 分类监管 (classified supervision) conversion between 保税 (bonded) and "
+                           "非保 (non-bonded) but the 账册 (ledger) shows no matching 核增/核减 (increase/decrease)",
     "state_mismatch": "the document was 退单/作废 (rejected/voided) but goods moved",
     "writeoff_imbalance": "期初 + 核增 − 核减 ≠ 期末 (opening + in − out ≠ closing) for the 核销 (write-off) period",
     "writeoff_due": "the 报核 (write-off filing) of the 核销周期 (write-off period) is due and no approval is stored",
@@ -76,6 +78,8 @@ def _notes(row: Any) -> list[str]:
     if row.kind == "state_mismatch" and d.get("voided_passports"):
         notes.append("The truck left 车辆已出区 but its 核放单 (gate pass) was 作废/删除 (voided/deleted): "
                      + ", ".join(d["voided_passports"]))
+    if row.kind == "conversion_unbooked":
+        notes += _conversion_notes(d)
     if row.kind == "writeoff_imbalance" and d.get("side") in SIDES:
         notes.append(f"Side 比对侧: {SIDES[d['side']]}")
     if row.kind == "writeoff_due" and d.get("filing_due"):
@@ -83,6 +87,20 @@ def _notes(row: Any) -> list[str]:
         notes.append(f"报核期限 filing deadline {d['filing_due']}: "
                      + ("已超期 overdue" if late else "approaching 即将到期") + " (see `connector periods`)")
     return notes
+
+
+CONVERSIONS = {"to_non_bonded": "保税转非保 (bonded to non-bonded): needs a 核减 (decrease) on an E 出 list",
+               "to_bonded": "非保转保税 (non-bonded to bonded): needs a 核增 (increase) on an I 进 list"}
+REASONS = {"no_list": "无核注清单 no live list of this document and 料号 (or no document reference)",
+           "not_booked": "未核扣 the list is not yet booked into the ledger (vrfdedMarkcd not 1/2/3)",
+           "wrong_direction": "进出方向不符 the lists declare the other direction",
+           "short": "核增/核减数量不足 the booked quantity is less than the WMS converted"}
+
+
+def _conversion_notes(d: dict) -> list[str]:
+    return [f"Conversion 转换: {CONVERSIONS.get(d.get('conversion'), d.get('conversion'))}",
+            f"Reason 原因: {REASONS.get(d.get('reason'), d.get('reason'))}; WMS {d.get('wms_qty')}, "
+            f"booked 已核增/核减 {d.get('booked_qty')}"]
 
 
 def _status(row: Any) -> str:

@@ -2,6 +2,8 @@
   vehicle|V  C5 dispatches of vehicle V ↔ its outbound passports (无单出区, 有单无装车, C8 voided but
              the truck left) and C4 the WMS shipped gross weight of each matched passport (重量超差)
   place|B|S  C7 分类监管: stock of ledger line B/S per location and lot (bonded vs non-bonded)
+  conv|D     C7 分类监管 conversions of document D (convm|M: those of 料号 M without one) vs its booked lists
+             (dirtied in dirty.py from new conversion entries and the documents of changed lists)
   wo|B       C9 核销 write-off of 账册 B, every line and period
 A tick dirties them from the new ledger entries (their movements' vehicle, their ledger line and
 账册), from new passport receipts (the vehicle now and the one remembered) and from new EMS221
@@ -16,8 +18,9 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, func, select
 
-from connector.compare import load_gate, load_wms, periods_store, units_periods
+from connector.compare import load_conversion, load_gate, load_wms, periods_store, units_periods
 from connector.compare.load import chunks, raw
+from connector.compare.rules.conversion import conversions_booked
 from connector.compare.rules.dispatch import match_dispatches
 from connector.compare.rules.gate import wms_weight_check
 from connector.compare.rules.periods import LocatedStock, bonded_status
@@ -30,7 +33,7 @@ from connector.store.tables_compare_periods import compare_passport_vehicles as 
 from connector.store.tables_messages import writeoff_lines as WL
 from connector.store.tables_messages import writeoffs as WO
 
-KINDS = ("vehicle", "place", "wo")
+KINDS = ("vehicle", "place", "wo", "conv", "convm")
 TARE = ("vehicle_wt", "vehicle_frame_wt", "container_wt")
 
 
@@ -40,11 +43,25 @@ def _split(keys: set[str] | None, kind: str):
 
 def evaluate(conn: Connection, out, keys: set[str] | None, s: CompareSection, now: datetime,
              as_of: datetime | None) -> None:
-    """Evaluate the `vehicle|`, `place|` and `wo|` units among `keys` (None = every one)."""
+    """Evaluate the `vehicle|`, `place|`, `wo|`, `conv|` and `convm|` units among `keys` (None = every one)."""
     evaluate_vehicles(conn, out, _split(keys, "vehicle"), s, now, as_of)
     places = _split(keys, "place")
     evaluate_places(conn, out, None if places is None else {_line(k) for k in places}, s, now, as_of)
     units_periods.evaluate(conn, out, _split(keys, "wo"), s, now, as_of)
+    evaluate_conversions(conn, out, _split(keys, "conv"), _split(keys, "convm"), s, now, as_of)
+
+
+def evaluate_conversions(conn: Connection, out, docs: set[str] | None, mtnos: set[str] | None, s: CompareSection,
+                         now: datetime, as_of: datetime | None) -> None:
+    """C7 conversions per document (and per 料号 without one) against the booked 核注清单 lines."""
+    if docs is not None and not docs and not mtnos:
+        return
+    found: dict[str, list] = {}
+    for c in load_conversion.conversions(conn, docs, mtnos, as_of):
+        found.setdefault(load_conversion.unit_key(c.doc_ref, c.gds_mtno), []).append(c)
+    lines = load_conversion.booked_lines(conn, {c.doc_ref for cs in found.values() for c in cs if c.doc_ref}, as_of)
+    for key, mine in sorted(found.items()):
+        out.take(conversions_booked(mine, lines, now, s), key)
 
 
 def _line(key: str) -> tuple[str, int]:

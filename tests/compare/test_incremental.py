@@ -3,10 +3,9 @@
 Random WMS movements (revised, unreferenced, in and out), 核注清单 (re-declared, rejected, moved to
 another document, formally deducted), ledger lines, passports (re-sent with other lists and quantities,
 voided, weighed), 出入库单 and 集报 links, WMS dispatches (vehicle, gross weight, dispatch time,
-location: C4/C5/C7) and outbound passports with a vehicle and tare, EMS221 write-off approvals (C9,
-monthly periods with a short filing deadline so warnings open during a run), and clock moves, with an
-incremental tick after random steps; at the
-end a last tick, then `--rebuild` on the same store must change nothing, and every balance identity
+location: C4/C5/C7), C7 分类监管 conversion movement types, and outbound passports with a vehicle and
+tare, EMS221 write-off approvals (C9, monthly periods with a short filing deadline so warnings open
+during a run), and clock moves, with an incremental tick after random steps; at the end a last tick, then `--rebuild` on the same store must change nothing, and every balance identity
 holds (running balance = Σ entries, dsmlQty = actlRemainQty − shdRemainQty, delta = actual − expected).
 """
 
@@ -33,9 +32,11 @@ from connector.store.tables import discrepancies
 from tests.compare.gate_world import GateWorld
 from tests.compare.test_engine import World
 from tests.compare.wms_world import WmsWorld
-from tests.support.wms import item, log, write_mapping  # noqa: F401
+from tests.support.wms import MOVEMENT_TYPES, item, log, write_mapping  # noqa: F401
 
 ITEMS = [item(), item(sku="SKU-2", gds_seqno=2, gds_mtno="MT-2")]
+TYPES = {**MOVEMENT_TYPES, "to_nb": {"action": "decrease", "direction": "E", "conversion": "to_non_bonded"},
+         "to_b": {"action": "increase", "direction": "I", "conversion": "to_bonded"}}  # C7 分类监管 conversions
 DOCS = st.sampled_from(["ASN-1", "ASN-2", "DO-1", None])
 SETTINGS = CompareSection(movement_grace_hours=Decimal(24), list_grace_hours=Decimal(24),
                           balance_grace_hours=Decimal(12), unreferenced_window_hours=Decimal(36),
@@ -44,7 +45,8 @@ SETTINGS = CompareSection(movement_grace_hours=Decimal(24), list_grace_hours=Dec
                           writeoff_warning_days=2, writeoff_since=date(2025, 1, 1))
 
 move = st.tuples(st.just("move"), st.sampled_from(["L1", "L2", "L3", "L4"]), st.sampled_from(["SKU-1", "SKU-2"]),
-                 st.integers(1, 9), DOCS, st.sampled_from(["receipt", "issue", "adjust"]), st.integers(0, 120))
+                 st.integers(1, 9), DOCS, st.sampled_from(["receipt", "issue", "adjust", "to_nb", "to_b"]),
+                 st.integers(0, 120))
 declare = st.tuples(st.just("declare"), st.sampled_from(["QD1", "QD2", "QD3"]), DOCS.filter(bool),
                     st.integers(1, 9), st.sampled_from(["I", "E"]), st.sampled_from(["0", "0", "2"]),
                     st.integers(0, 120), st.sampled_from(["MT-1", "MT-2"]))
@@ -159,16 +161,21 @@ DISPATCHED = [("ship", "S1", 5, "V1", "100", 3, None, "issue"),
               ("writeoff", 1, 1, [(1, 2, 3, 4, 1, 0)]), ("tick",), ("ship", "S1", 4, "V2", "100", 1, None, "issue"),
               ("advance", 400), ("tick",), ("advance", 400)]
 
+CONVERTED = [("move", "L1", "SKU-1", 5, "ASN-1", "to_nb", 100), ("declare", "QD1", "ASN-1", 5, "E", "0", 100, "MT-1"),
+             ("close", "QD1"), ("tick",), ("declare", "QD1", "ASN-2", 5, "E", "0", 90, "MT-1"),
+             ("move", "L2", "SKU-2", 3, None, "to_b", 80), ("tick",), ("move", "L2", "SKU-2", 3, None, "issue", 80)]
+
 
 @pytest.mark.timeout(400)  # 100 histories, each posting WMS movements through the ledger stage
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @example(steps=SHORTFALL)
 @example(steps=VOIDED)
 @example(steps=DISPATCHED)
+@example(steps=CONVERTED)
 @given(steps=st.lists(step, min_size=1, max_size=25))
 def test_ticks_after_any_history_equal_a_full_rebuild(fast_folder, log, steps):  # noqa: F811
     world = WmsWorld(fast_folder(), log)
-    world.mapping = load_mapping(write_mapping(world.store_folder / "items2.toml", items=ITEMS))
+    world.mapping = load_mapping(write_mapping(world.store_folder / "items2.toml", items=ITEMS, movement_types=TYPES))
     try:
         for action in steps:
             play(world, action)

@@ -1,7 +1,8 @@
 """Comparator rules: small pure functions over plain data (Decimal, aware datetimes), no I/O.
 
 C1 balance.py · C2 documents.py, unreferenced.py · C3/C4 gate.py · C5 dispatch.py · C6/C7 periods.py
-· C8 in documents.py and dispatch.py · C9 writeoff.py · N:M allocation and units: allocation.py.
+· C7 conversions conversion.py · C8 in documents.py and dispatch.py · C9 writeoff.py · N:M allocation
+and units: allocation.py.
 """
 
 from connector.compare.rules.balance import (

@@ -29,6 +29,7 @@ KIND_LABELS = {
     "passport_without_loading": "有单无装车",  # C5 passport without a loading
     "collective_overdue": "超期未集报",  # C6 出入库单 not collectively declared in time
     "bonded_status_mismatch": "保税状态不符",  # C7 non-bonded stock on a bonded ledger line
+    "conversion_unbooked": "分类监管转换未核增/核减",  # C7 a bonded <-> non-bonded conversion not in the ledger
     "state_mismatch": "状态不一致",  # C8 list rejected / passport voided but goods moved
     "writeoff_imbalance": "核销不平",  # C9 opening + in - out != closing
     "writeoff_due": "超期未核销",  # C9 the 60-day filing deadline approaches or passed
