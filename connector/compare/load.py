@@ -177,9 +177,10 @@ def ledger_states(conn: Connection, keys: set[tuple[str, int]] | None,
 
 
 def canonical(qty: Decimal) -> Decimal:
-    """The value a DecimalText column gives back (4.0 -> 4): balances read back from the store and
-    balances summed here must print the same in a discrepancy's details."""
-    return qty.normalize() if qty != 0 else ZERO
+    """The value a DecimalText column gives back (4.0 -> 4, and 10 stays 10: `normalize` alone gives
+    1E+1): balances read back from the store and balances summed here must print the same in a
+    discrepancy's details."""
+    return Decimal(format(qty.normalize(), "f")) if qty != 0 else ZERO
 
 
 def balances_from_entries(conn: Connection, as_of: datetime | None = None, upto: int | None = None,

@@ -116,3 +116,13 @@ def test_rebuild_with_its_queries_in_child_processes_finds_what_the_ticks_found(
     counts = compare(world.store, CompareSection(), routes={}, site="s", clock=world.clock, log=world.log,
                      rebuild=True)
     assert (counts["opened"], counts["updated"], counts["resolved"], counts["unchanged"]) == (0, 0, 0, 1)
+
+
+@pytest.mark.parametrize("qty", ["-10", "10", "1000", "4.0", "2.50", "-0.000", "0E+3", "1E+2", "0.00100"])
+def test_summed_balance_prints_like_the_stored_quantity_read_back(qty):
+    from connector.compare.load import canonical
+    from connector.store.types import DecimalText
+
+    column = DecimalText()
+    stored = column.process_result_value(column.process_bind_param(Decimal(qty), None), None)
+    assert str(canonical(Decimal(qty))) == str(stored)  # 10, not 1E+1: ticks and rebuilds print the same
