@@ -19,9 +19,13 @@ import sys
 
 
 def query(path: str, sql: str, params: tuple = ()) -> list[tuple]:
-    """Run `sql` on a read-only connection to the SQLite file `path` in a child process."""
-    done = subprocess.run([sys.executable, "-I", "-S", __file__], input=marshal.dumps((path, sql, tuple(params))),
-                          capture_output=True, check=False)
+    """Run `sql` on a read-only connection to the SQLite file `path` in a child process (in this
+    one when no child can be started: no interpreter path, a process limit — slower, same rows)."""
+    try:
+        done = subprocess.run([sys.executable, "-I", "-S", __file__], input=marshal.dumps((path, sql, tuple(params))),
+                              capture_output=True, check=False)
+    except OSError:
+        return _run(path, sql, tuple(params))
     if done.returncode != 0 or not done.stdout:
         detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise sqlite3.OperationalError(f"comparator query failed in its child process (exit {done.returncode}): "

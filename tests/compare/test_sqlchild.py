@@ -42,3 +42,8 @@ def test_missing_store_file_raises_instead_of_creating_one(tmp_path):
     with pytest.raises(sqlite3.OperationalError, match="unable to open"):
         _sqlchild.query(str(tmp_path / "absent.db"), "SELECT 1")
     assert not (tmp_path / "absent.db").exists()
+
+
+def test_no_child_can_start_the_query_runs_in_this_process_with_the_same_rows(db_file, monkeypatch):
+    monkeypatch.setattr(_sqlchild.sys, "executable", "/nonexistent/python")
+    assert _sqlchild.query(db_file, "SELECT k FROM t WHERE n = ?", (1,)) == [("a",)]
