@@ -104,22 +104,17 @@ def run_all(conn: Connection, jobs: dict[str, tuple[str, tuple]]) -> dict[str, C
     return {name: f.result for name, f in futures.items()}
 
 
-def _items(signature: str | None) -> dict[str, str] | None:
-    """料号 -> its whole item text; None when an item repeats or does not split into three fields."""
-    items = (signature or "").split(ITEM)
-    found = {item.partition(FIELD)[0]: item for item in items}
-    if len(found) != len(items) or {item.count(FIELD) for item in items} != {2}:
-        return None
-    return found
-
-
 def _differing(wsig: str | None, lsig: str | None) -> set[str] | None:
-    """The 料号 whose movement and list line differ (None: evaluate the whole document). An item
-    equal on both sides takes no part in any C2 finding of its document, so it need not be loaded."""
-    moved, listed = _items(wsig), _items(lsig)
-    if moved is None or listed is None:
+    """The 料号 whose movements and list lines differ (None: evaluate the whole document). An item
+    text on both sides takes no part in any C2 finding of its document, so it need not be loaded;
+    a 料号 with any differing text is loaded whole. None when an item text repeats on one side (its
+    count matters, which sets do not keep) or a differing item does not split into three fields."""
+    moved, listed = (wsig or "").split(ITEM), (lsig or "").split(ITEM)
+    moved_set, listed_set = set(moved), set(listed)
+    changed = moved_set ^ listed_set
+    if len(moved_set) != len(moved) or len(listed_set) != len(listed) or any(x.count(FIELD) != 2 for x in changed):
         return None
-    return {m for m in moved.keys() | listed.keys() if moved.get(m) != listed.get(m)}
+    return {x.partition(FIELD)[0] for x in changed}
 
 
 def screened_docs(found: dict[str, Callable], marks: dict[str, int]) -> tuple[dict[str, set[str] | None], set[str]]:

@@ -126,3 +126,10 @@ def test_summed_balance_prints_like_the_stored_quantity_read_back(qty):
     column = DecimalText()
     stored = column.process_result_value(column.process_bind_param(Decimal(qty), None), None)
     assert str(canonical(Decimal(qty))) == str(stored)  # 10, not 1E+1: ticks and rebuilds print the same
+
+
+def test_item_repeated_with_other_quantities_is_loaded_whole_and_equal_repeats_are_not():
+    sig = lambda *items: screen.ITEM.join(screen.FIELD.join(x) for x in items)
+    listed = sig(("MT-1", "007", "5"), ("MT-1", "007", "4"), ("MT-2", "007", "1"))
+    assert screen._differing(sig(("MT-1", "007", "5"), ("MT-1", "007", "3"), ("MT-2", "007", "1")), listed) == {"MT-1"}
+    assert screen._differing(sig(("MT-1", "007", "4"), ("MT-1", "007", "5")), listed) == {"MT-2"}
