@@ -162,14 +162,21 @@ def keep_raw(conn: Connection, source_name: str, doc: DeclarationDocument, busin
 def _write_head(conn: Connection, records: Records, table: Table, keys: tuple[str, ...], head: dict[str, Any],
                 children: list[tuple[str, Table]]) -> None:
     """An accepted head brings its lines and links. A refused (lower-rank) one brings them only
-    when none are stored: an INV201 read after its INV211 is still the only source of them."""
+    when none are stored: an INV201 read after its INV211 is still the only source of them. The
+    head then keeps its data but takes that receipt's id and time, so the head always names the
+    newest receipt that changed any of its rows (the comparator's ticks find changes by it)."""
     accepted = _upsert_ranked(conn, table, keys, head)
     params = _key_params(keys, head)
+    brought = False
     for attr, child in children:
         rows = [r for r in getattr(records, attr) if all(r[k] == head[k] for k in keys)]
         if rows and (accepted or not _has_rows(conn, child, params)):
             extra = {"receipt_id": head["receipt_id"]} if child in _WITH_RECEIPT else {}
             _replace(conn, child, params, [{**r, **extra} for r in rows], records.partial)
+            brought = True
+    if brought and not accepted:
+        conn.execute(update(table).where(_by_key(table, keys)).values(
+            receipt_id=head["receipt_id"], updated_at=head["updated_at"]), params)
 
 
 def _has_rows(conn: Connection, table: Table, params: dict[str, Any]) -> bool:

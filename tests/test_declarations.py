@@ -163,6 +163,17 @@ def test_ingest_sas223_after_sas221_updates_the_passport_and_keeps_its_lines(sto
     assert count(store, passport_links) == 3
 
 
+def test_ingest_lower_rank_receipt_bringing_the_lines_stamps_the_head_with_its_receipt(store, inbox, adapter):
+    drop(inbox, GX + "SAS223.xml", ("Z3111E240726000000000456", "Z3111I240728000000000003"), name="1.SAS")
+    run(store, adapter)
+    drop(inbox, GX + "SAS221.xml", name="2.SAS")  # ranks lower: its head is refused, its truck line kept
+    run(store, adapter)
+    [passport] = rows(store, passports)
+    newest = max(r["id"] for r in rows(store, receipts))
+    assert (passport["stucd"], passport["result_rank"], passport["receipt_id"]) == ("2", 4, newest)
+    assert count(store, passport_lines) == 1
+
+
 def test_ingest_every_supported_fixture_records_one_receipt_each(store, inbox, adapter):
     for relative in SUPPORTED:
         drop(inbox, relative)

@@ -144,9 +144,11 @@ def _declarations(conn: Connection, units: Units, after: int) -> None:
 
 
 def _named_by_receipts(conn: Connection, after: int) -> set[str]:
-    """Passports a new receipt names by number although their head kept an older receipt: a
-    lower-ranked receipt brings the lines and links of a passport stored without any, and those
-    rows carry no receipt id of their own (a receipt naming a draft number is not matched)."""
+    """Passports a new receipt names by number although their head kept an older receipt id: a
+    lower-ranked receipt brought the lines and links of a passport stored without any (those rows
+    carry no receipt id of their own). The declaration store now stamps the head with that
+    receipt, which also covers a receipt naming only a draft number; this look-up stays for
+    rows written the old way."""
     named = select(receipts.c.business_id).where(receipts.c.id > after, receipts.c.business_id.is_not(None))
     return set(conn.execute(select(PP.c.passport_no).where(PP.c.passport_no.in_(named))).scalars())
 
