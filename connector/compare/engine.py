@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, Connection, func, select
 
 from connector._gc import collector_paused
-from connector.compare import dirty, lifecycle, load, screen, units_wms
+from connector.compare import dirty, lifecycle, load, places_store, screen, units_wms
 from connector.compare.rules import KIND_LABELS
 from connector.compare.settings import CompareSection
 from connector.compare.units import Outcome, evaluate
@@ -43,7 +43,7 @@ def compare(store: Store, settings: CompareSection, *, routes: dict[str, list[st
 def _tick(conn: Connection, marks: dict, settings: CompareSection, now: datetime, routes, site: str) -> dict:
     units = dirty.dirty_units(conn, marks, now)
     units_wms.dirty(conn, marks, units.more, settings, now)  # C4 WMS gross, C5, C7, C9 (before save_marks)
-    dirty.save_marks(conn, dirty.current_marks(conn), now)
+    dirty.save_marks(conn, {**dirty.current_marks(conn), **places_store.marks(settings)}, now)
     outcome = evaluate(conn, units, settings, now) if units else Outcome()
     return apply(conn, outcome, units.keys(), now, routes=routes, site=site)
 
@@ -66,7 +66,7 @@ def _rebuild_all(conn: Connection, settings: CompareSection, now: datetime, rout
 
     outcome = evaluate(conn, None, settings, now, screened=scope, balances=wms_balances)
     dirty.refill(conn, balances)
-    dirty.save_marks(conn, marks, now)
+    dirty.save_marks(conn, {**marks, **places_store.marks(settings)}, now)
     return apply(conn, outcome, None, now, routes=routes, site=site)
 
 

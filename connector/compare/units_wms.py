@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, func, select
 
-from connector.compare import load_conversion, load_gate, load_wms, periods_store, units_periods
+from connector.compare import load_conversion, load_gate, load_wms, periods_store, places_store, units_periods
 from connector.compare.load import chunks, raw
 from connector.compare.rules.conversion import conversions_booked
 from connector.compare.rules.dispatch import match_dispatches
@@ -62,6 +62,10 @@ def evaluate_conversions(conn: Connection, out, docs: set[str] | None, mtnos: se
     lines = load_conversion.booked_lines(conn, {c.doc_ref for cs in found.values() for c in cs if c.doc_ref}, as_of)
     for key, mine in sorted(found.items()):
         out.take(conversions_booked(mine, lines, now, s), key)
+
+
+def _sort_key(place: tuple) -> tuple:
+    return place[0], place[1], place[2], place[3] or ""  # a lot may be None
 
 
 def _line(key: str) -> tuple[str, int]:
@@ -112,7 +116,8 @@ def evaluate_places(conn: Connection, out, lines: set[tuple[str, int]] | None, s
     if (lines is not None and not lines) or not (s.non_bonded_locations or s.non_bonded_ledgers):
         return
     stock: dict[tuple[str, int], list[LocatedStock]] = {}
-    for (bws, seq, location, lot), (mtno, qty, last) in sorted(load_wms.located(conn, lines, as_of).items()):
+    found = load_wms.located(conn, lines, as_of) if as_of is not None else places_store.read(conn, lines)
+    for (bws, seq, location, lot), (mtno, qty, last) in sorted(found.items(), key=lambda x: _sort_key(x[0])):
         bonded = not any(fnmatch.fnmatchcase(bws, p) for p in s.non_bonded_ledgers)
         stock.setdefault((bws, seq), []).append(LocatedStock(
             bws, seq, mtno, location, lot, qty, datetime.fromisoformat(last), bonded))
@@ -126,6 +131,9 @@ def dirty(conn: Connection, marks: dict[str, int], more: set[str], s: CompareSec
                               raw(E.c.dcl_qty), raw(E.c.occurred_at), E.c.source, E.c.line_key, E.c.revision,
                               E.c.movement_id, E.c.reverses_id).where(E.c.id > marks["entry_id"])).all()
     periods_store.add_entries(conn, [(r[0], r[1], r[4], r[5], r[6]) for r in new], s)
+    refilled = places_store.add_entries(conn, [(r[0], r[1], r[2], r[5], r[6], r[7], r[8], r[9]) for r in new],
+                                        marks.get("places") == 1, s)
+    more |= {f"place|{b}|{q}" for b, q in refilled}
     load_wms.record_dispatches(conn, {r[10] for r in new if r[11] is None})
     vehicles = load_wms.vehicles_of(conn, {(r[7], r[8], r[9]) for r in new}) | _passport_vehicles(conn, marks)
     more |= {f"vehicle|{v}" for v in vehicles} | {f"wo|{r[0]}" for r in new}
@@ -160,6 +168,7 @@ def _writeoff_ledgers(conn: Connection, after: int) -> set[str]:
 def reset(conn: Connection, s: CompareSection) -> None:
     """A rebuild: recompute the derived tables from every stored revision (set-based)."""
     periods_store.rebuild(conn, s)
+    places_store.refill(conn, s)
     load_wms.refill_dispatches(conn)
     conn.execute(PV.delete())
     conn.execute(PV.insert().from_select(["passport_no", "vehicle_no"], select(PP.c.passport_no, PP.c.vehicle_no)

@@ -1,4 +1,4 @@
-"""The comparator's tables for C4 (WMS gross weight), C5 (dispatch) and C9 (write-off periods).
+"""The comparator's tables for C4 (WMS gross weight), C5 (dispatch), C7 (located stock) and C9 (write-off periods).
 
 All derived, like `tables_compare.py`: `connector compare --rebuild` recomputes them from the stored
 revisions, and a tick updates them from the new ledger entries and receipts only.
@@ -8,7 +8,9 @@ revisions, and a tick updates them from the new ledger entries and receipts only
 - `compare_dispatches`: the movement revisions whose `extra` names a vehicle (车牌), with the
   dispatch time and the shipped gross weight, looked up by vehicle;
 - `compare_passport_vehicles`: the vehicle each passport had when last seen (a passport that moves to
-  another vehicle dirties the old one too).
+  another vehicle dirties the old one too);
+- `compare_places` (0007): C7 located stock, per ledger line, location and lot, kept only while C7 is
+  configured (the `places` watermark says so), so a tick adds its new entries instead of re-summing.
 """
 
 from __future__ import annotations
@@ -45,6 +47,19 @@ compare_passport_vehicles = Table(
     Column("passport_no", String(64), primary_key=True),
     Column("vehicle_no", String(50), nullable=False),
 )
+
+compare_places = Table(  # 0007
+    "compare_places", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bws_no", String(20), nullable=False),
+    Column("gds_seqno", Integer, nullable=False),
+    Column("location", String(200), nullable=False),  # '' when the movement names none
+    Column("lot", String(200)),  # NULL when the movement names none
+    Column("gds_mtno", String(64), nullable=False),  # the smallest seen
+    Column("qty", DecimalText, nullable=False),  # Σ declared qty of the entries at this place
+    Column("last_occurred_at", AwareDateTime, nullable=False),
+)
+Index("ix_compare_places_line", compare_places.c.bws_no, compare_places.c.gds_seqno)
 
 # Index the dispatch units need (a tick looks passports up by vehicle, never scans them).
 Index("ix_passports_vehicle", passports.c.vehicle_no)
