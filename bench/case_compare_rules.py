@@ -10,7 +10,10 @@ one movement per entry (every 50th in a non-bonded location, every 10th an outbo
   movements, grouped per ledger line and location, summed as floats — C7's join alone, inexact);
 - `compare_rules_vs_scan` (ours / baseline) and `compare_rules_rows_per_second`;
 - `compare_rules_findings`: discrepancies found (about ENTRIES / 20 dispatches without passport and
-  1,000 bonded-status findings, plus write-off warnings).
+  1,000 bonded-status findings, plus write-off warnings);
+- `compare_rules_place_kept_s` / `compare_rules_place_resum_s`: what a tick's C7 reads for 100 dirty
+  ledger lines — their kept rows in `compare_places` — against re-summing their whole history (what
+  ticks did before revision 0007), and the ratio `compare_rules_place_kept_vs_resum`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from connector.compare import units_wms
+from connector.compare import load_wms, places_store, units_wms
 from connector.compare.settings import CompareSection
 from connector.compare.units import Outcome
 from connector.store.engine import Store
@@ -80,13 +83,30 @@ def bench_rules(tmp: Path) -> Iterator[str]:
             out = Outcome()
             units_wms.evaluate(conn, out, None, SETTINGS, NOW, None)
         ours = time.perf_counter() - started
+        kept, resum = _place_reads(store)
     finally:
         store.close()
     yield f"BENCH compare_rules_rebuild_s {ours:.2f} s"
+    yield f"BENCH compare_rules_place_kept_s {kept:.4f} s"
+    yield f"BENCH compare_rules_place_resum_s {resum:.4f} s"
+    yield f"BENCH compare_rules_place_kept_vs_resum {kept / resum:.3f} ratio"
     yield f"BENCH compare_rules_scan_s {scan:.2f} s"
     yield f"BENCH compare_rules_vs_scan {ours / scan:.2f} ratio"
     yield f"BENCH compare_rules_rows_per_second {ENTRIES / ours:.0f} rows/s"
     yield f"BENCH compare_rules_findings {len(out.found)} count"
+
+
+def _place_reads(store: Store) -> tuple[float, float]:
+    """What a tick's C7 reads for 100 dirty ledger lines: the kept rows of `compare_places`, against
+    the re-sum of their whole history that ticks did before revision 0007 (`load_wms.located`)."""
+    lines = {("T2345W000001", seq) for seq in range(1, 101)}
+    timed = []
+    for read in (lambda conn: places_store.read(conn, lines), lambda conn: load_wms.located(conn, lines)):
+        with store.read() as conn:
+            started = time.perf_counter()
+            read(conn)
+            timed.append(time.perf_counter() - started)
+    return timed[0], timed[1]
 
 
 CASES = {"compare_rules": bench_rules}
