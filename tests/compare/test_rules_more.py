@@ -189,3 +189,32 @@ def test_writeoff_identity_closing_report_and_filing_warning():
     assert (due.details["shdRemainQty"], due.details["actlRemainQty"], due.details["dsmlQty"]) == ("80", "79", "-1")
     early = writeoff("T2345W000001", 1, period, ledger, ledger, datetime(2025, 1, 10, tzinfo=UTC), S)
     assert early.found == [] and len(early.in_flight) == 1
+
+
+def _pairwise_matches(dispatches, passports, vehicles, window):
+    """The matching spelled out over every pair (what match_dispatches must equal, however it searches)."""
+    used = {}
+    for d in sorted(dispatches, key=lambda x: (x.at, x.ref)):
+        live = [p for p in passports if not p.void and p.passed_at is not None and p.passport_no not in used
+                and vehicles.get(p.passport_no) == d.vehicle_no and abs(p.passed_at - d.at) <= window]
+        if live:
+            used[min(live, key=lambda p: (abs(p.passed_at - d.at), p.passport_no)).passport_no] = d.ref
+    return used
+
+
+def test_dispatch_matching_over_years_of_trips_equals_the_pairwise_matching():
+    import random
+
+    from connector.compare.rules.dispatch import match_dispatches
+
+    rnd, t0 = random.Random(7), datetime(2023, 1, 1, tzinfo=UTC)
+    dispatches = [Dispatch(f"V{i % 3}@{i}", f"V{i % 3}", t0 + timedelta(hours=5 * i + rnd.randint(0, 9)))
+                  for i in range(600)]
+    passports = [Passport(f"HF{i:04d}", (), void=i % 40 == 0, passed_at=None if i % 97 == 0 else
+                          t0 + timedelta(hours=5 * i + rnd.randint(0, 14)), declared_at=t0 + timedelta(hours=5 * i))
+                 for i in range(600) if i % 9]
+    vehicles = {p.passport_no: f"V{int(p.passport_no[2:]) % 3}" for p in passports}
+    result, used = match_dispatches(dispatches, passports, vehicles, t0 + timedelta(days=900), CompareSection())
+    assert {no: d.ref for no, d in used.items()} == _pairwise_matches(dispatches, passports, vehicles,
+                                                                     timedelta(hours=12))
+    assert len(used) > 400 and {d.kind for d in result.found} >= {"dispatch_without_passport", "state_mismatch"}

@@ -11,6 +11,7 @@ passport no dispatch used is 有单无装车 — reported only when the WMS reco
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -43,15 +44,20 @@ def _voided(d: Dispatch, p: Passport, vehicles: dict[str, str], window: timedelt
 def match_dispatches(dispatches: list[Dispatch], passports: list[Passport], vehicles: dict[str, str],
                      now: datetime, settings: CompareSection,
                      loading_known: bool = True) -> tuple[RuleResult, dict[str, Dispatch]]:
-    """The findings, and passport number -> the dispatch it covers (for the WMS gross weight, C4)."""
+    """The findings, and passport number -> the dispatch it covers (for the WMS gross weight, C4).
+    Each dispatch looks only at the passed passports inside its window (bisected by pass time), so
+    a vehicle with years of trips costs n log n, not n × m."""
     window = timedelta(seconds=float(settings.dispatch_window_hours * 3600))
     result, used = RuleResult(), {}
+    passed = sorted((p for p in passports if not p.void and p.passed_at is not None), key=lambda p: p.passed_at)
+    times, void = [p.passed_at for p in passed], [p for p in passports if p.void]
     for d in sorted(dispatches, key=lambda x: (x.at, x.ref)):
-        live = [p for p in passports if not p.void and p.passport_no not in used and _near(d, p, vehicles, window)]
+        nearby = passed[bisect_left(times, d.at - window):bisect_right(times, d.at + window)]
+        live = [p for p in nearby if p.passport_no not in used and _near(d, p, vehicles, window)]
         if live:
             used[min(live, key=lambda p: (abs(p.passed_at - d.at), p.passport_no)).passport_no] = d
             continue
-        voided = sorted(p.passport_no for p in passports if _voided(d, p, vehicles, window))
+        voided = sorted(p.passport_no for p in void if _voided(d, p, vehicles, window))
         kind = "state_mismatch" if voided else "dispatch_without_passport"
         _report(result, kind, (d.ref, d.vehicle_no), d.at, now, settings, (*d.docs, *voided),
                 {"vehicleNo": d.vehicle_no, "dispatched_at": d.at.isoformat(), "gross_wt": _s(d.gross_wt),
