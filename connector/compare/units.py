@@ -11,6 +11,7 @@ A full rebuild evaluates every unit with set-based loads; a tick only the dirty 
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -112,10 +113,20 @@ def _covered_orphans(conn, moved, declared, settings: CompareSection, as_of) -> 
         return set()
     window = timedelta(seconds=float(settings.unreferenced_window_hours * 3600))
     lines = defaultdict(list)
-    for line in load.noref_lines(conn, {o.gds_mtno for o in orphans}, as_of):
+    for line in sorted(load.noref_lines(conn, {o.gds_mtno for o in orphans}, as_of), key=lambda x: x.occurred_at):
         lines[line.gds_mtno].append(line)
+    timed = {m: (found, [x.occurred_at for x in found]) for m, found in lines.items()}
     return {(o.etps_inner_invt_no, o.gds_mtno) for o in orphans
-            if any(candidates(x, o, window) for x in lines.get(o.gds_mtno, []) if x.qty != 0)}
+            if any(candidates(x, o, window) for x in _within(timed.get(o.gds_mtno), o.declared_at, window)
+                   if x.qty != 0)}
+
+
+def _within(timed: tuple[list, list] | None, at: datetime, window: timedelta) -> list:
+    """Of (lines sorted by time, their times), the lines within `window` of `at`: a bisected slice."""
+    if timed is None:
+        return []
+    lines, times = timed
+    return lines[bisect_left(times, at - window):bisect_right(times, at + window)]
 
 
 def _unreferenced(conn, out: Outcome, items, settings: CompareSection, now: datetime, as_of) -> None:

@@ -218,3 +218,25 @@ def test_dispatch_matching_over_years_of_trips_equals_the_pairwise_matching():
     assert {no: d.ref for no, d in used.items()} == _pairwise_matches(dispatches, passports, vehicles,
                                                                      timedelta(hours=12))
     assert len(used) > 400 and {d.kind for d in result.found} >= {"dispatch_without_passport", "state_mismatch"}
+
+
+def test_unreferenced_matching_within_the_window_slice_equals_scanning_every_orphan():
+    import random
+
+    from connector.compare.rules.inputs import ListItem, WmsLine
+    from connector.compare.rules.unreferenced import candidates
+
+    rnd, t0, window = random.Random(5), datetime(2023, 1, 1, tzinfo=UTC), timedelta(hours=48)  # the default
+    lines = [WmsLine(f"wms:L{i}", "MT-1", "B", 1, "007", Decimal(rnd.choice([5, -5, 3, -2])),
+                     t0 + timedelta(hours=6 * i + rnd.randint(0, 30))) for i in range(400)]
+    orphans = sorted((ListItem(f"QD{i:04d}", f"D{i}", rnd.choice("IE"), "B", 1, "MT-1", "007",
+                               Decimal(rnd.choice([5, 3, 2])), t0 + timedelta(hours=6 * i + rnd.randint(0, 30)))
+                      for i in range(400) if i % 3), key=lambda o: (o.declared_at, o.bond_invt_no, o.gds_mtno))
+    result = unreferenced(lines, orphans, t0 + timedelta(days=900), CompareSection())
+    by_line, by_list = {x.line_key: x for x in lines}, {o.bond_invt_no: o for o in orphans}
+    ordered = sorted((x for x in lines if x.qty), key=lambda x: (x.occurred_at, x.line_key))
+    full = allocate([(x.line_key, abs(x.qty)) for x in ordered], [(o.bond_invt_no, o.dcl_qty) for o in orphans],
+                    fits=lambda lk, rk: candidates(by_line[lk], by_list[rk], window))
+    left = {lk: q for lk, q in full.left.items() if q > 0}
+    assert {d.details["wms_lines"][0]: abs(d.delta_qty) for d in result.found} == left
+    assert len(left) > 100 and len(full.pairs) > 100

@@ -27,12 +27,15 @@ class Allocation:
 
 
 def allocate(left: Sequence[tuple[Hashable, Decimal]], right: Sequence[tuple[Hashable, Decimal]],
-             fits: Callable[[Hashable, Hashable], bool] | None = None) -> Allocation:
-    """Fill each left quantity from the right ones in order; `fits(l, r)` limits which pairs may meet."""
+             fits: Callable[[Hashable, Hashable], bool] | None = None,
+             near: Callable[[Hashable], Sequence[tuple[Hashable, Decimal]]] | None = None) -> Allocation:
+    """Fill each left quantity from the right ones in order; `fits(l, r)` limits which pairs may meet.
+    `near(l)`: the part of `right`, in its order, outside of which `fits` is never true (a time
+    window), so a long history is not scanned whole for every left key."""
     result = Allocation(right={k: q for k, q in right})
     for lkey, qty in left:
         need = qty
-        for rkey, _ in right:
+        for rkey, _ in (right if near is None else near(lkey)):
             if need <= 0:
                 break
             free = result.right[rkey]

@@ -8,6 +8,8 @@ left on a movement after allocation is 无单出入 for that quantity.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from connector.compare.rules.allocation import allocate
@@ -30,14 +32,23 @@ def unreferenced(lines: list[WmsLine], orphans: list[ListItem], now: datetime,
     orphans = sorted(orphans, key=lambda x: (x.declared_at, x.bond_invt_no, x.gds_mtno))
     by_line = {x.line_key: x for x in lines}
     by_list = {(o.bond_invt_no, o.gds_mtno): o for o in orphans}
-    alloc = allocate([(x.line_key, abs(x.qty)) for x in lines], [(k, o.dcl_qty) for k, o in by_list.items()],
+    right = [(k, o.dcl_qty) for k, o in by_list.items()]
+    times = [by_list[k].declared_at for k, _ in right]  # in declared order: a window is one slice
+
+    def near(lk: str) -> list:
+        at = by_line[lk].occurred_at
+        return right[bisect_left(times, at - window):bisect_right(times, at + window)]
+
+    alloc = allocate([(x.line_key, abs(x.qty)) for x in lines], right, near=near,
                      fits=lambda lk, rk: candidates(by_line[lk], by_list[rk], window))
+    covers: dict[str, list] = defaultdict(list)
+    for lk, rk, q in alloc.pairs:
+        covers[lk].append((rk, q))
     result = RuleResult()
     for line in lines:
         left = alloc.left[line.line_key]
         if left > 0:
-            cover = [(rk, q) for lk, rk, q in alloc.pairs if lk == line.line_key]
-            _missing(result, line, left if line.qty > 0 else -left, cover, now, settings)
+            _missing(result, line, left if line.qty > 0 else -left, covers[line.line_key], now, settings)
     return result
 
 
