@@ -173,6 +173,11 @@ TENS = [("move", "L1", "SKU-1", 1, "ASN-1", "receipt", 0), ("ledger", 0, 0),
         ("advance", 40), ("ledger", 0, 0), ("ledger", 0, 0), ("ship", "S3", 4, "V1", None, 60, None, "issue"),
         ("tick",), ("move", "L1", "SKU-1", 5, "ASN-1", "adjust", 94)]  # C1 actlRemainQty -10 (a rebuild said -1E+1)
 
+REDECLARED = [("move", "L1", "SKU-1", 1, "ASN-2", "receipt", 0), ("move", "L1", "SKU-1", 2, "ASN-1", "adjust", 46),
+              ("declare", "QD2", "ASN-1", 2, "E", "0", 92, "MT-1"), ("ship", "S1", 1, "V1", None, 60, None, "issue"),
+              ("tick",), ("move", "L1", "SKU-1", 1, "ASN-1", "receipt", 0),
+              ("declare", "QD2", "ASN-1", 1, "I", "0", 0, "MT-2")]  # the orphan list that covered S1 changes 料号
+
 
 @pytest.mark.timeout(400)  # 100 histories, each posting WMS movements through the ledger stage
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -181,6 +186,7 @@ TENS = [("move", "L1", "SKU-1", 1, "ASN-1", "receipt", 0), ("ledger", 0, 0),
 @example(steps=DISPATCHED)
 @example(steps=CONVERTED)
 @example(steps=TENS)
+@example(steps=REDECLARED)
 @given(steps=st.lists(step, min_size=1, max_size=25))
 def test_ticks_after_any_history_equal_a_full_rebuild(fast_folder, log, steps):  # noqa: F811
     world = WmsWorld(fast_folder(), log)

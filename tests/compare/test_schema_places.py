@@ -1,4 +1,4 @@
-"""Revision 0007's `compare_places` (C7 located stock): a 0006 store with rows and watermarks upgrades
+"""Revision 0007's `compare_places` (C7 located stock) and `compare_list_items`: a 0006 store with rows and watermarks upgrades
 on SQLite and PostgreSQL without losing any, and its first tick with C7 on fills the table; the
 downgrade drops it."""
 
@@ -53,7 +53,7 @@ def test_store_at_0006_upgrades_keeping_rows_and_its_first_tick_fills_the_places
     step_to(engine, command.upgrade, "0006")
     _fill_0006(engine)
     migrate.upgrade(engine)
-    assert "compare_places" in set(inspect(engine).get_table_names())
+    assert {"compare_places", "compare_list_items"} <= set(inspect(engine).get_table_names())
     assert [_count(engine, t) for t in (movements, ledger_entries)] == [1, 1]
     store = Store.open(url, password=password)
     try:
@@ -72,5 +72,5 @@ def test_downgrade_to_0006_drops_the_places_and_keeps_the_rest(target):
     migrate.upgrade(engine)
     _fill_0006(engine)
     step_to(engine, command.downgrade, "0006")
-    assert "compare_places" not in set(inspect(engine).get_table_names())
+    assert not {"compare_places", "compare_list_items"} & set(inspect(engine).get_table_names())
     assert [_count(engine, t) for t in (movements, ledger_entries)] == [1, 1]

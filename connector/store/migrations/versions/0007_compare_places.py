@@ -1,4 +1,4 @@
-"""compare_places: C7 located stock per ledger line, location and lot
+"""compare_places: C7 located stock per ledger line, location and lot; compare_list_items
 
 Revision ID: 0007
 Revises: 0006
@@ -25,8 +25,13 @@ def upgrade() -> None:
     sa.Column('last_occurred_at', connector.store.types.AwareDateTime(length=32), nullable=False),
     sa.PrimaryKeyConstraint('id'))
     op.create_index('ix_compare_places_line', 'compare_places', ['bws_no', 'gds_seqno'])
+    op.create_table('compare_list_items',
+    sa.Column('bond_invt_no', sa.String(length=64), nullable=False),
+    sa.Column('gds_mtno', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('bond_invt_no', 'gds_mtno'))
 
 
 def downgrade() -> None:
+    op.drop_table('compare_list_items')
     op.drop_index('ix_compare_places_line', table_name='compare_places')
     op.drop_table('compare_places')
