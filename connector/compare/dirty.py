@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, func, literal_column, select
+from sqlalchemy import Connection, func, select
 
-from connector.compare import load, load_conversion, load_gate
+from connector.compare import list_items, load, load_conversion, load_gate
 from connector.compare.load import raw
 from connector.compare.units import Units
 from connector.store.tables import bond_invt_heads as H
@@ -29,13 +29,8 @@ from connector.store.tables_compare import compare_list_docs as LD
 from connector.store.tables_compare import compare_passport_links as PLK
 from connector.store.tables_compare import compare_pending as P
 from connector.store.tables_compare import compare_state as S
-from connector.store.tables_compare_periods import compare_list_items as LI
 from connector.store.tables_messages import cent_dcl_stock_links as CL
 from connector.store.tables_messages import stock_bills as SB
-
-
-_LIST_ITEMS = select(BL.c.bond_invt_no,  # a literal '': PostgreSQL would not type a bound one in DISTINCT
-                     func.coalesce(BL.c.gds_mtno, literal_column("''")).label("gds_mtno")).distinct()
 
 
 def watermarks(conn: Connection) -> dict[str, int] | None:
@@ -60,6 +55,7 @@ def dirty_units(conn: Connection, marks: dict[str, int], now: datetime) -> Units
     for (key,) in conn.execute(select(P.c.unit_key).where(P.c.due_at <= now)):
         units.add_key(key)
     _propagate(conn, units)
+    list_items.remember(conn, units.docs)
     _declarations(conn, units, marks["receipt_id"])
     units.more |= load_conversion.dirty_keys(conn, units.docs, marks["entry_id"])  # C7 conversions (conv|)
     return units
@@ -100,7 +96,7 @@ def _from_receipts(conn: Connection, units: Units, after: int) -> None:
              .where(BL.c.receipt_id > after))
     seen = {no: doc for query in (heads, lines) for no, doc in conn.execute(query)}
     remember_lists(conn, seen, units)
-    units.norefs |= _with_unreferenced(conn, remember_items(conn, set(seen)))
+    units.norefs |= _with_unreferenced(conn, list_items.forget(conn, set(seen)))
     units.lists |= set(seen)
     units.lines |= {(b, s) for b, s in conn.execute(select(LL.c.bws_no, LL.c.gds_seqno).where(LL.c.receipt_id > after))}
 
@@ -116,18 +112,6 @@ def remember_lists(conn: Connection, seen: dict[str, str | None], units: Units |
             conn.execute(LD.insert().values(bond_invt_no=no, doc_ref=doc))
         elif old[no] != doc:
             conn.execute(LD.update().where(LD.c.bond_invt_no == no).values(doc_ref=doc))
-
-
-def remember_items(conn: Connection, lists: set[str]) -> set[str]:
-    """Record the 料号 of these lists' lines; returns those they had before (a list re-declared
-    with other items no longer names them, and could have been their orphan match)."""
-    old = set()
-    for part in load.chunks(lists):
-        old |= set(conn.execute(select(LI.c.gds_mtno).where(LI.c.bond_invt_no.in_(part))).scalars())
-        conn.execute(LI.delete().where(LI.c.bond_invt_no.in_(part)))
-        seen = _LIST_ITEMS.where(BL.c.bond_invt_no.in_(part))
-        conn.execute(LI.insert().from_select(["bond_invt_no", "gds_mtno"], seen))
-    return old - {""}
 
 
 def _propagate(conn: Connection, units: Units) -> None:
@@ -190,12 +174,11 @@ def refill(conn: Connection, balances: dict) -> None:
                                     "qty": x.qty, "last_occurred_at": x.last_occurred_at}
                                    for (b, s), x in balances.items()])
     conn.execute(LD.insert().from_select(["bond_invt_no", "doc_ref"], select(H.c.bond_invt_no, H.c.etps_inner_invt_no)))
-    conn.execute(LI.insert().from_select(["bond_invt_no", "gds_mtno"], _LIST_ITEMS))
     links = (select(LK.c.passport_no, LK.c.rlt_no).where(LK.c.rlt_tb_typecd == load_gate.LIST_LINK).distinct())
     conn.execute(PLK.insert().from_select(["passport_no", "bond_invt_no"], links))
 
 
 def reset(conn: Connection) -> None:
     """Forget all derived state (a rebuild recomputes it)."""
-    for table in (S, P, CB, LD, LI, PLK):
+    for table in (S, P, CB, LD, PLK):
         conn.execute(table.delete())

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, Connection, func, select
 
 from connector._gc import collector_paused
-from connector.compare import dirty, lifecycle, load, places_store, screen, units_wms
+from connector.compare import dirty, lifecycle, list_items, load, places_store, screen, units_wms
 from connector.compare.rules import KIND_LABELS
 from connector.compare.settings import CompareSection
 from connector.compare.units import Outcome, evaluate
@@ -58,6 +58,7 @@ def _rebuild_all(conn: Connection, settings: CompareSection, now: datetime, rout
     marks = dirty.current_marks(conn)
     scope, summed = screen.scope(conn, marks, settings)  # its queries run while the derived tables reset
     units_wms.reset(conn, settings)
+    list_items.refill(conn)  # the orphan lists' 料号 (C2), while the screen's queries compute
     balances: dict = {}
 
     def wms_balances() -> dict:  # summed while the rules run; kept as the running balances

@@ -11,13 +11,14 @@ revisions, and a tick updates them from the new ledger entries and receipts only
   another vehicle dirties the old one too);
 - `compare_places` (0007): C7 located stock, per ledger line, location and lot, kept only while C7 is
   configured (the `places` watermark says so), so a tick adds its new entries instead of re-summing;
-- `compare_list_items` (0007): the 料号 each 核注清单 had when last seen, so a list re-declared with
-  other items dirties the unreferenced movements of the items it no longer has (C2 orphan matching).
+- `compare_list_items` (0007): the 料号 of each orphan 核注清单 (no movement names its document) when
+  last looked at, so one re-declared with other items dirties the unreferenced movements it may have
+  covered (connector/compare/list_items.py).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table
+from sqlalchemy import Column, Index, Integer, String, Table, Text
 
 from connector.store.tables import metadata, passports
 from connector.store.types import AwareDateTime, DecimalText
@@ -63,10 +64,10 @@ compare_places = Table(  # 0007
 )
 Index("ix_compare_places_line", compare_places.c.bws_no, compare_places.c.gds_seqno)
 
-compare_list_items = Table(  # 0007: the 料号 of each 核注清单's lines when last seen
+compare_list_items = Table(  # 0007: the 料号 of each orphan 核注清单's lines, one row per list
     "compare_list_items", metadata,
     Column("bond_invt_no", String(64), primary_key=True),
-    Column("gds_mtno", String(64), primary_key=True),  # '' for a line without one
+    Column("mtnos", Text, nullable=False),  # the lines' 料号 joined by \x1f ('' for a line without one)
 )
 
 # Index the dispatch units need (a tick looks passports up by vehicle, never scans them).

@@ -27,8 +27,8 @@ def upgrade() -> None:
     op.create_index('ix_compare_places_line', 'compare_places', ['bws_no', 'gds_seqno'])
     op.create_table('compare_list_items',
     sa.Column('bond_invt_no', sa.String(length=64), nullable=False),
-    sa.Column('gds_mtno', sa.String(length=64), nullable=False),
-    sa.PrimaryKeyConstraint('bond_invt_no', 'gds_mtno'))
+    sa.Column('mtnos', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('bond_invt_no'))
 
 
 def downgrade() -> None:
