@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from alembic import command
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import inspect, select, text
 
 from connector.clock import FixedClock
 from connector.compare.engine import compare
@@ -17,14 +16,9 @@ from connector.store import migrate
 from connector.store.engine import Store
 from connector.store.tables import discrepancies, ledger_entries, movements
 from connector.store.tables_compare_periods import compare_places
-from tests.compare.test_schema_periods import STAMP
+from tests.compare.test_schema_periods import STAMP, _count, target  # noqa: F401 (target: a fixture)
 from tests.support.migrations import step_to
 from tests.support.wms import log  # noqa: F401
-
-
-@pytest.fixture
-def target(empty_store_target):
-    return empty_store_target.engine, empty_store_target.url, empty_store_target.password
 
 
 def _fill_0006(engine) -> None:
@@ -41,11 +35,6 @@ def _fill_0006(engine) -> None:
         for name, value in (("entry_id", "1"), ("receipt_id", "0")):
             conn.execute(text("INSERT INTO compare_state (name, value, updated_at) VALUES (:n, :v, :t)"),
                          {"n": name, "v": value, "t": STAMP})
-
-
-def _count(engine, table) -> int:
-    with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(table)).scalar()
 
 
 def test_store_at_0006_upgrades_keeping_rows_and_its_first_tick_fills_the_places(target, log):  # noqa: F811
@@ -67,7 +56,7 @@ def test_store_at_0006_upgrades_keeping_rows_and_its_first_tick_fills_the_places
     assert (counts["opened"], kinds) == (1, ["bonded_status_mismatch"])
 
 
-def test_downgrade_to_0006_drops_the_places_and_keeps_the_rest(target):
+def test_downgrade_to_0006_drops_the_places_and_keeps_the_rest(target):  # noqa: F811
     engine, _, _ = target
     migrate.upgrade(engine)
     _fill_0006(engine)
