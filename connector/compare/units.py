@@ -11,7 +11,6 @@ A full rebuild evaluates every unit with set-based loads; a tick only the dirty 
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +19,7 @@ from sqlalchemy import Connection
 
 from connector.compare import load, units_gate, units_wms
 from connector.compare.rules import balance_one, movement_vs_list, unreferenced
-from connector.compare.rules.base import RuleResult
+from connector.compare.rules.base import RuleResult, within_window
 from connector.compare.rules.unreferenced import candidates
 from connector.compare.settings import CompareSection
 from connector.model import Discrepancy
@@ -116,17 +115,9 @@ def _covered_orphans(conn, moved, declared, settings: CompareSection, as_of) -> 
     for line in sorted(load.noref_lines(conn, {o.gds_mtno for o in orphans}, as_of), key=lambda x: x.occurred_at):
         lines[line.gds_mtno].append(line)
     timed = {m: (found, [x.occurred_at for x in found]) for m, found in lines.items()}
+    near = lambda o: within_window(*timed.get(o.gds_mtno, ([], [])), o.declared_at, window)  # noqa: E731
     return {(o.etps_inner_invt_no, o.gds_mtno) for o in orphans
-            if any(candidates(x, o, window) for x in _within(timed.get(o.gds_mtno), o.declared_at, window)
-                   if x.qty != 0)}
-
-
-def _within(timed: tuple[list, list] | None, at: datetime, window: timedelta) -> list:
-    """Of (lines sorted by time, their times), the lines within `window` of `at`: a bisected slice."""
-    if timed is None:
-        return []
-    lines, times = timed
-    return lines[bisect_left(times, at - window):bisect_right(times, at + window)]
+            if any(candidates(x, o, window) for x in near(o) if x.qty != 0)}
 
 
 def _unreferenced(conn, out: Outcome, items, settings: CompareSection, now: datetime, as_of) -> None:

@@ -3,28 +3,20 @@ ticks that dirty their document, dropped once a movement names it."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from connector.compare import list_items
 from connector.store.tables_compare_periods import compare_list_items
-from tests.compare.test_engine import World
+from tests.compare.test_engine import world  # noqa: F401 (the fixture)
 from tests.support.wms import log  # noqa: F401
 
 
-@pytest.fixture
-def world(tmp_path, log):  # noqa: F811
-    w = World(tmp_path, log)
-    yield w
-    w.store.close()
-
-
-def kept(world) -> dict[str, str]:
-    with world.store.read() as conn:
+def kept(w) -> dict[str, str]:
+    with w.store.read() as conn:
         return dict(conn.execute(select(compare_list_items)).all())
 
 
-def test_orphan_list_is_kept_until_a_movement_names_its_document(world):
+def test_orphan_list_is_kept_until_a_movement_names_its_document(world):  # noqa: F811
     world.declare(no="QD1", doc_ref="ASN-1", mtno="MT-1")
     world.declare(no="QD2", doc_ref="ASN-2", mtno="MT-2")
     world.move(line_key="L2", doc_ref="ASN-2")
@@ -35,7 +27,7 @@ def test_orphan_list_is_kept_until_a_movement_names_its_document(world):
     assert kept(world) == {}
 
 
-def test_forget_returns_the_recorded_items_and_drops_the_rows(world):
+def test_forget_returns_the_recorded_items_and_drops_the_rows(world):  # noqa: F811
     world.declare(no="QD1", doc_ref="ASN-1", mtno="MT-1")
     world.compare()
     with world.store.begin() as conn:

@@ -9,30 +9,22 @@ import pytest
 
 from connector.compare import load_wms, places_store
 from connector.config.schema import CompareSection
-from tests.compare.test_engine_wms import S, found, rebuild_changes_nothing
-from tests.compare.wms_world import WmsWorld
+from tests.compare.test_engine_wms import S, found, rebuild_changes_nothing, world  # noqa: F401 (world: the fixture)
 from tests.support.wms import log  # noqa: F401
 
 
-@pytest.fixture
-def world(tmp_path, log):  # noqa: F811
-    w = WmsWorld(tmp_path, log)
-    yield w
-    w.store.close()
-
-
-def kept(world) -> dict:
-    with world.store.read() as conn:
+def kept(w) -> dict:
+    with w.store.read() as conn:
         return places_store.read(conn, None)
 
 
-def summed(world) -> dict:
-    with world.store.read() as conn:
+def summed(w) -> dict:
+    with w.store.read() as conn:
         return {k: [m, Decimal(format(q.normalize(), "f")) if q else Decimal(0), t]
                 for k, (m, q, t) in load_wms.located(conn, None).items()}
 
 
-def test_ticks_add_their_entries_to_the_places_and_equal_a_sum_over_every_entry(world):
+def test_ticks_add_their_entries_to_the_places_and_equal_a_sum_over_every_entry(world):  # noqa: F811
     world.ship(line_key="R1", vehicle=None, location="NB-01", lot="L-7", movement_type="receipt")
     world.compare(settings=S)  # the first run: filled whole
     world.ship(line_key="R2", vehicle=None, location="A-01", qty="2.50", movement_type="receipt")
@@ -45,7 +37,7 @@ def test_ticks_add_their_entries_to_the_places_and_equal_a_sum_over_every_entry(
     assert rebuild_changes_nothing(world)
 
 
-def test_a_tick_never_re_sums_a_ledger_lines_history(world, monkeypatch):
+def test_a_tick_never_re_sums_a_ledger_lines_history(world, monkeypatch):  # noqa: F811
     world.ship(line_key="R1", vehicle=None, location="NB-01", movement_type="receipt")
     world.compare(settings=S)
     monkeypatch.setattr(load_wms, "located", lambda *a, **k: pytest.fail("a tick re-summed the history"))
@@ -55,7 +47,7 @@ def test_a_tick_never_re_sums_a_ledger_lines_history(world, monkeypatch):
     assert d.actual_qty == Decimal(10)
 
 
-def test_c7_turned_on_later_fills_the_places_and_evaluates_every_line(world):
+def test_c7_turned_on_later_fills_the_places_and_evaluates_every_line(world):  # noqa: F811
     world.ship(line_key="R1", vehicle=None, location="NB-01", movement_type="receipt")
     world.compare(settings=CompareSection())
     assert kept(world) == {}
@@ -66,7 +58,7 @@ def test_c7_turned_on_later_fills_the_places_and_evaluates_every_line(world):
     assert rebuild_changes_nothing(world)
 
 
-def test_c7_turned_off_empties_the_places(world):
+def test_c7_turned_off_empties_the_places(world):  # noqa: F811
     world.ship(line_key="R1", vehicle=None, location="NB-01", movement_type="receipt")
     world.compare(settings=S)
     assert kept(world)

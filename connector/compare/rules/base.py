@@ -8,6 +8,7 @@ window), with the instant each window ends so the engine knows when to look agai
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -58,6 +59,12 @@ class RuleResult:
 def discrepancy_id(kind: str, *key: object) -> str:
     text = "|".join([kind, *(str(k) for k in key)])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def within_window(items: list, times: list[datetime], at: datetime, window: timedelta) -> list:
+    """Of `items` sorted by time (`times`, the same order), those within `window` of `at`: a
+    bisected slice, so matching against a long history does not scan it whole."""
+    return items[bisect_left(times, at - window):bisect_right(times, at + window)]
 
 
 def window_end(moment: datetime, hours: Decimal) -> datetime:

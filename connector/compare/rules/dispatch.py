@@ -11,12 +11,11 @@ passport no dispatch used is 有单无装车 — reported only when the WMS reco
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from connector.compare.rules.base import RuleResult, discrepancy_id, held
+from connector.compare.rules.base import RuleResult, discrepancy_id, held, within_window
 from connector.compare.rules.gate import Passport
 from connector.compare.settings import CompareSection
 from connector.model import Discrepancy
@@ -52,8 +51,8 @@ def match_dispatches(dispatches: list[Dispatch], passports: list[Passport], vehi
     passed = sorted((p for p in passports if not p.void and p.passed_at is not None), key=lambda p: p.passed_at)
     times, void = [p.passed_at for p in passed], [p for p in passports if p.void]
     for d in sorted(dispatches, key=lambda x: (x.at, x.ref)):
-        nearby = passed[bisect_left(times, d.at - window):bisect_right(times, d.at + window)]
-        live = [p for p in nearby if p.passport_no not in used and _near(d, p, vehicles, window)]
+        live = [p for p in within_window(passed, times, d.at, window)
+                if p.passport_no not in used and _near(d, p, vehicles, window)]
         if live:
             used[min(live, key=lambda p: (abs(p.passed_at - d.at), p.passport_no)).passport_no] = d
             continue

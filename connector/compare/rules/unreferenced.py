@@ -8,12 +8,11 @@ left on a movement after allocation is 无单出入 for that quantity.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from datetime import datetime, timedelta
 
 from connector.compare.rules.allocation import allocate
-from connector.compare.rules.base import ZERO, RuleResult, discrepancy_id, held
+from connector.compare.rules.base import ZERO, RuleResult, discrepancy_id, held, within_window
 from connector.compare.rules.inputs import ListItem, WmsLine
 from connector.compare.settings import CompareSection
 from connector.model import Discrepancy
@@ -35,11 +34,8 @@ def unreferenced(lines: list[WmsLine], orphans: list[ListItem], now: datetime,
     right = [(k, o.dcl_qty) for k, o in by_list.items()]
     times = [by_list[k].declared_at for k, _ in right]  # in declared order: a window is one slice
 
-    def near(lk: str) -> list:
-        at = by_line[lk].occurred_at
-        return right[bisect_left(times, at - window):bisect_right(times, at + window)]
-
-    alloc = allocate([(x.line_key, abs(x.qty)) for x in lines], right, near=near,
+    alloc = allocate([(x.line_key, abs(x.qty)) for x in lines], right,
+                     near=lambda lk: within_window(right, times, by_line[lk].occurred_at, window),
                      fits=lambda lk, rk: candidates(by_line[lk], by_list[rk], window))
     covers: dict[str, list] = defaultdict(list)
     for lk, rk, q in alloc.pairs:
