@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from connector.config.secrets import Secret
+from connector.store.engine import Store
 from connector.store.tables import (
     bond_invt_heads,
     passport_lines,
@@ -59,3 +61,10 @@ class GateWorld(World):
 
 def _dec(value) -> Decimal | None:
     return None if value is None else Decimal(value)
+
+
+def on_postgres(world, pg):
+    """The same world on a throwaway PostgreSQL store (`fresh_pg_db`) instead of its SQLite one."""
+    world.store.close()
+    world.store = Store.open(pg.url, password=Secret(pg.password, "${TEST_STORE_PASSWORD}"))
+    return world

@@ -8,10 +8,8 @@ from sqlalchemy import select
 
 from connector.compare.engine import compare
 from connector.config.schema import CompareSection
-from connector.config.secrets import Secret
-from connector.store.engine import Store
 from connector.store.tables import discrepancies
-from tests.compare.gate_world import GateWorld
+from tests.compare.gate_world import GateWorld, on_postgres
 from tests.support.wms import log  # noqa: F401
 
 pytestmark = pytest.mark.external_service
@@ -19,9 +17,7 @@ pytestmark = pytest.mark.external_service
 
 @pytest.fixture
 def world(tmp_path, log, fresh_pg_db):  # noqa: F811
-    w = GateWorld(tmp_path, log)
-    w.store.close()
-    w.store = Store.open(fresh_pg_db.url, password=Secret(fresh_pg_db.password, "${TEST_STORE_PASSWORD}"))
+    w = on_postgres(GateWorld(tmp_path, log), fresh_pg_db)
     yield w
     w.store.close()
 

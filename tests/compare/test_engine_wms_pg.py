@@ -10,10 +10,9 @@ from sqlalchemy import select
 
 from connector.compare.engine import compare
 from connector.config.schema import CompareSection
-from connector.config.secrets import Secret
 from connector.mapping_file import load_mapping
-from connector.store.engine import Store
 from connector.store.tables import discrepancies
+from tests.compare.gate_world import on_postgres
 from tests.compare.test_engine import LONG_AGO
 from tests.compare.test_engine_conversion import CONVERSIONS, book
 from tests.compare.wms_world import WmsWorld
@@ -25,9 +24,7 @@ S = CompareSection(non_bonded_locations=["NB-*"], writeoff_period_months=1, writ
 
 @pytest.fixture
 def world(tmp_path, log, fresh_pg_db):  # noqa: F811
-    w = WmsWorld(tmp_path, log)
-    w.store.close()
-    w.store = Store.open(fresh_pg_db.url, password=Secret(fresh_pg_db.password, "${TEST_STORE_PASSWORD}"))
+    w = on_postgres(WmsWorld(tmp_path, log), fresh_pg_db)
     yield w
     w.store.close()
 
