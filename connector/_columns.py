@@ -62,6 +62,12 @@ class MovementColumns(Sequence):
     def __len__(self) -> int:
         return len(self.keys)
 
+    def __reduce__(self):
+        """Compact pickling for the staging child: `_columns_wire.py`."""
+        from connector._columns_wire import reduce
+
+        return reduce(self)
+
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
