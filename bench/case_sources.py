@@ -2,8 +2,8 @@
 
 Starts its own throwaway PostgreSQL (tests/support/postgres.py), fills `moves` with N rows by
 generate_series, and in the same run measures: the bare driver read (`cursor.stream`), the
-connector's `sync_source` (decode + content hash + staging, committed per batch) and its peak RSS,
-each sync in a fresh child process so ru_maxrss is its own; then the same over pyodbc + psqlODBC
+connector's `sync_source` (decode + content hash + staging, committed per batch) and its peak RSS
+(with its staging child's), each sync in a fresh child process so ru_maxrss is its own; then the same over pyodbc + psqlODBC
 against a bare pyodbc read (skip with BENCH_SOURCES_ODBC=0). N: $BENCH_SOURCES_ROWS (default
 1,000,000); the RSS growth check repeats the sync at 3 × N (skip with BENCH_SOURCES_RSS3=0).
 """
@@ -83,7 +83,13 @@ def _child(url: str, password: str, store: str, batch: int) -> None:
     counts = sync.sync_source(state, "bench", source, clock=source.clock, log=structlog.get_logger(), batch_size=batch)
     seconds = time.perf_counter() - started
     print(json.dumps({"rows_per_s": counts["read"] / seconds, "rows": counts["read"],
-                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "peak_mb": _peak_mb()}))
+
+
+def _peak_mb() -> float:
+    """The sync process's peak RSS plus its staging child's (`_writer_process.py`): an upper bound,
+    as if both peaked at the same moment."""
+    return sum(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
 
 
 def _sync(db, tmp: Path, tag: str, url: str | None = None) -> dict:

@@ -65,3 +65,41 @@ class BatchWriter:
             return
         self._queue.put(DONE)  # the reader failed: commit what it read before, then let its error go on
         self._thread.join()
+
+
+class GrowingWriter:
+    """The writer thread first; once a run has handed over `threshold` rows and the source has more
+    (a backfill), the rest goes to a child process (`spawn`, `_writer_process.py`), so hashing and
+    inserting no longer take turns with decoding on one core. The thread commits what it holds
+    before the child takes over: the order of the batches is kept. A child that cannot start
+    (`spawn` raises OSError, or there is no `spawn`: an in-memory store) leaves the thread on."""
+
+    def __init__(self, stage: Callable[[Batch], Counter], spawn: Callable[[], object] | None, threshold: int,
+                 on_fallback: Callable[[OSError], None] = lambda exc: None):
+        self.stage, self.spawn, self.threshold, self.on_fallback = stage, spawn, threshold, on_fallback
+        self.current, self.rows, self.counts = BatchWriter(stage), 0, Counter()
+
+    def put(self, batch: Batch) -> None:
+        self.current.put(batch)
+        self.rows += len(batch.movements) + len(batch.errors)
+        if self.spawn is not None and self.rows >= self.threshold and not batch.exhausted:
+            spawn, self.spawn = self.spawn, None
+            self.counts.update(self.current.close())
+            try:
+                self.current = spawn()
+            except OSError as exc:
+                self.on_fallback(exc)
+                self.current = BatchWriter(self.stage)
+
+    def close(self) -> Counter:
+        self.counts.update(self.current.close())
+        return self.counts
+
+    def __enter__(self) -> GrowingWriter:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.current.__exit__(kind, value, traceback)

@@ -4,7 +4,9 @@ Each batch is one store transaction: its movements (a changed row becomes a new 
 unchanged re-read is skipped by content hash), its bad rows (quarantine) and the cursor that
 covers exactly those rows. A crash between batches loses nothing and repeats nothing. Reading and
 writing overlap: a writer thread commits batch n while this one reads batch n + 1 (`_writer.py`),
-still one transaction per batch, in read order.
+still one transaction per batch, in read order; a run that reads more than PROCESS_MIN_ROWS (a
+backfill) hands the rest to a child process instead, so the two sides use two cores
+(`_writer_process.py`; the thread goes on when no child can start).
 
 A stored cursor that cannot be valid any more (the source was restored or truncated) halts the
 source: the cursor is kept, the reason is recorded, one alert is sent, and nothing is read until an
@@ -24,7 +26,8 @@ from connector import quarantine
 from connector._columns import MovementColumns
 from connector._gc import collect_young, collector_paused
 from connector._staging import content_hash, latest_revisions, stage_movements  # noqa: F401 (re-exported)
-from connector._writer import BatchWriter
+from connector._writer import GrowingWriter
+from connector._writer_process import ProcessBatchWriter
 from connector.abc import SourceAdapter
 from connector.errors import FatalSourceError
 from connector.model import Batch
@@ -56,7 +59,7 @@ def sync_source(store: Store, name: str, adapter: SourceAdapter, *, clock, log, 
     if progress is not None and hasattr(progress, "start"):
         progress.start(cursor)
     exhausted = False
-    with collector_paused(), BatchWriter(_stager(store, name, clock, adapter.keeps_cursor)) as writer:
+    with collector_paused(), _writer(store, name, clock, adapter.keeps_cursor, log) as writer:
         for _ in range(max_batches):
             batch = adapter.fetch(cursor, batch_size)
             collect_young(YOUNG_LIMIT)  # new objects the reference counts did not free: cycles, maybe
@@ -81,20 +84,31 @@ def sync_source(store: Store, name: str, adapter: SourceAdapter, *, clock, log, 
 
 
 YOUNG_LIMIT = 200_000  # net new container objects before the loop collects the young generations
+PROCESS_MIN_ROWS = 50_000  # a run that reads more stages the rest in a child process (a backfill)
 
 
 
-def _stager(store: Store, name: str, clock, save: bool):
+def batch_stager(store: Store, name: str, save: bool):
     """Stages one batch per store transaction; after a batch that was all new (a backfill), the next
     is inserted without a key lookup first (`stage_movements(assume_new=True)`)."""
     all_new = [False]
 
-    def stage(batch: Batch) -> Counter:
+    def stage(batch: Batch, now: datetime) -> Counter:
         with store.begin() as conn:
-            counts = stage_batch(conn, name, batch, clock.now(), save=save, assume_new=all_new[0])
+            counts = stage_batch(conn, name, batch, now, save=save, assume_new=all_new[0])
         all_new[0] = bool(batch.movements) and counts["new"] == len(batch.movements)
         return counts
     return stage
+
+
+def _writer(store: Store, name: str, clock, save: bool, log) -> GrowingWriter:
+    """The writer thread; a run that goes on past PROCESS_MIN_ROWS rows moves to a child process."""
+    stage = batch_stager(store, name, save)
+    url = store.engine.url
+    spawn = None if store.is_sqlite and url.database in (None, "", ":memory:") else (
+        lambda: ProcessBatchWriter(url.render_as_string(hide_password=False), store.busy_timeout, name, save, clock))
+    return GrowingWriter(lambda batch: stage(batch, clock.now()), spawn, PROCESS_MIN_ROWS,
+                         lambda exc: log.warning("sync_child_unavailable", source=name, error=str(exc)))
 
 
 def _checked_cursor(store: Store, name: str, adapter: SourceAdapter, clock) -> dict[str, Any] | None:

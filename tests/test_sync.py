@@ -276,12 +276,20 @@ store = Store.open(sys.argv[2])
 if sys.argv[3] == "writer":  # the store side is the slow one: batches wait in the writer's queue
     stage = sync.stage_batch
     sync.stage_batch = lambda *a, **k: (time.sleep(0.05), stage(*a, **k))[1]
+if sys.argv[3] == "child":  # the store side moves to a child process after 400 rows; its pid goes to a file
+    from connector import _writer_process
+    sync.PROCESS_MIN_ROWS = 400
+    def recorded(*args, **kwargs):
+        writer = _writer_process.ProcessBatchWriter(*args, **kwargs)
+        open(sys.argv[4], "w").write(str(writer._child.pid))
+        return writer
+    sync.ProcessBatchWriter = recorded
 sync.sync_source(store, "wms", SqlSource("wms", config, clock=clock), clock=clock, log=Log(), batch_size=200,
-                 progress=lambda n: time.sleep(0.05 if sys.argv[3] == "reader" else 0))
+                 progress=lambda n: time.sleep(0 if sys.argv[3] == "writer" else 0.05))
 """
 
 
-@pytest.mark.parametrize("slow", ["reader", "writer"])
+@pytest.mark.parametrize("slow", ["reader", "writer", "child"])
 def test_backfill_killed_mid_run_resumes_to_the_same_state_without_duplicates(tmp_path, clock, log, slow):  # noqa: F811
     import os
     import signal
@@ -305,7 +313,9 @@ def test_backfill_killed_mid_run_resumes_to_the_same_state_without_duplicates(tm
     wms_db.close()
     url, state = f"sqlite:///{tmp_path / 'wms.db'}", f"sqlite:///{tmp_path / 'state.db'}"
     Store.open(state).close()
-    child = subprocess.Popen([sys.executable, "-c", CHILD, url, state, slow], cwd=Path(__file__).resolve().parents[1],
+    pid_file = tmp_path / "staging-child.pid"
+    child = subprocess.Popen([sys.executable, "-c", CHILD, url, state, slow, str(pid_file)],
+                             cwd=Path(__file__).resolve().parents[1],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
@@ -316,6 +326,8 @@ def test_backfill_killed_mid_run_resumes_to_the_same_state_without_duplicates(tm
         child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL, child.stderr.read().decode()
     assert 0 < staged_count(tmp_path) < rows  # killed mid-backfill
+    if slow == "child":  # the staging child saw its pipe close and stopped by itself
+        assert wait_gone(int(pid_file.read_text()), 30)
     store = Store.open(state)
     config = SqlSourceConfig.model_validate({"url": url, "timezone": "UTC", "encoding": "utf-8", "query": QUERY,
                                              "overlap_every_seconds": 0, "lag_seconds": 0})
@@ -330,6 +342,23 @@ def test_backfill_killed_mid_run_resumes_to_the_same_state_without_duplicates(tm
     finally:
         source.close()
         store.close()
+
+
+def wait_gone(pid: int, seconds: float) -> bool:
+    """True once the process has exited (gone, or a zombie its new parent has not reaped yet)."""
+    import time
+    from pathlib import Path
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def staged_count(folder) -> int:

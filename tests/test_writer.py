@@ -58,3 +58,34 @@ def test_a_failing_reader_still_commits_what_it_handed_over():
         writer.put(batch(1))
         raise TimeoutError("the WMS went away")
     assert staged == [0, 1]
+
+
+def test_a_growing_writer_moves_to_its_spawned_writer_once_past_the_threshold_keeping_the_order():
+    from connector._writer import GrowingWriter
+
+    staged, spawned = [], []
+
+    def stage(where):
+        return lambda b: (staged.append((where, b.cursor["line_key"])), Counter(read=1))[1]
+
+    def spawn():
+        spawned.append(1)
+        return BatchWriter(stage("spawned"))
+
+    rows = Batch([object()] * 10, [], None, exhausted=False)
+    with GrowingWriter(stage("thread"), spawn, threshold=25) as writer:
+        for n in range(6):
+            writer.put(Batch(rows.movements, [], {"line_key": n}, exhausted=False))
+    assert staged == [("thread", 0), ("thread", 1), ("thread", 2), ("spawned", 3), ("spawned", 4), ("spawned", 5)]
+    assert spawned == [1] and writer.counts == {"read": 6}
+
+
+def test_a_growing_writer_whose_source_is_exhausted_never_spawns():
+    from connector._writer import GrowingWriter
+
+    def spawn():
+        raise AssertionError("no child for the last batch")
+
+    with GrowingWriter(lambda b: Counter(read=1), spawn, threshold=1) as writer:
+        writer.put(Batch([object()] * 5, [], {"line_key": 0}, exhausted=True))
+    assert writer.counts == {"read": 1}

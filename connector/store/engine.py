@@ -25,10 +25,12 @@ class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
+        self.busy_timeout = 30  # seconds a SQLite writer waits for the lock (Store.open sets it)
 
     @classmethod
     def open(cls, url: str, *, password: Secret | None = None, busy_timeout: int = 30) -> Store:
         store = cls(build_engine(url, password=password, busy_timeout=busy_timeout))
+        store.busy_timeout = busy_timeout
         try:
             if store.is_sqlite:
                 store._check_integrity()
