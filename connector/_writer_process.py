@@ -55,7 +55,7 @@ class ProcessBatchWriter:
             answer = None
         if answer != READY:
             self._child.kill()
-            self._child.wait()
+            self._child.communicate()  # reaped, its pipes closed
             raise ChildUnavailable(f"the staging child did not start: {answer or 'no answer'}")
 
     def put(self, batch: Batch) -> None:

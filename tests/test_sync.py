@@ -324,7 +324,9 @@ def test_backfill_killed_mid_run_resumes_to_the_same_state_without_duplicates(tm
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.wait(timeout=30)
-    assert child.returncode == -signal.SIGKILL, child.stderr.read().decode()
+        errors = child.stderr.read().decode()
+        child.stderr.close()
+    assert child.returncode == -signal.SIGKILL, errors
     assert 0 < staged_count(tmp_path) < rows  # killed mid-backfill
     if slow == "child":  # the staging child saw its pipe close and stopped by itself
         assert wait_gone(int(pid_file.read_text()), 30)
