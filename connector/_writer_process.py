@@ -13,6 +13,7 @@ child stops after the batch in hand, committed whole or not at all, like any bat
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pickle
 import subprocess
@@ -23,6 +24,7 @@ from collections import Counter
 from connector.model import Batch
 
 DONE, READY = None, "ready"
+PIPE_BYTES = 1 << 20  # Linux's default pipe-max-size; a 10,000-row batch pickles to about 750 KB
 
 
 class ChildFailed(RuntimeError):
@@ -41,6 +43,7 @@ class ProcessBatchWriter:
         self.error: BaseException | None = None
         self._child = subprocess.Popen([sys.executable, "-m", "connector._writer_process"], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, env=_child_env(), close_fds=True)
+        _widen(self._child.stdin)
         self._started({"url": store_url, "busy_timeout": busy_timeout, "name": name, "save": save})
         self._answers = threading.Thread(target=self._read_answers, name="sync-writer-answers", daemon=True)
         self._answers.start()
@@ -112,6 +115,15 @@ class ProcessBatchWriter:
             self.close()
             return
         self._finish()  # the reader failed: commit what it handed over, then let its error go on
+
+
+def _widen(pipe) -> None:
+    """A pipe that holds a whole batch: the reader hands batch n + 1 over and goes on reading n + 2
+    while the child still stages n (a 64 KiB pipe kept it waiting until the child was done)."""
+    try:
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except OSError:  # above /proc/sys/fs/pipe-max-size: the default size still works, with less overlap
+        pass
 
 
 def _child_env() -> dict[str, str]:

@@ -139,3 +139,12 @@ def test_the_store_password_never_reaches_the_childs_command_line(fresh_pg_db, m
             assert sync.load_cursor(conn, "wms") == {"line_key": "L1"}
     finally:
         pg.close()
+
+
+def test_the_pipe_to_the_child_holds_a_whole_batch(store, clock):  # noqa: F811
+    import fcntl
+
+    url = store.engine.url.render_as_string(hide_password=False)
+    with _writer_process.ProcessBatchWriter(url, 5, "wms", True, clock) as writer:
+        size = fcntl.fcntl(writer._child.stdin.fileno(), fcntl.F_GETPIPE_SZ)
+    assert size == _writer_process.PIPE_BYTES
