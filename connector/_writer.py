@@ -22,7 +22,23 @@ from connector.model import Batch
 DONE = object()
 
 
-class BatchWriter:
+class Writer:
+    """What the sync holds: `put(batch)`, `close()` (commit all, raise a failure), `abandon()` (the
+    reader failed: commit what was handed over, raise nothing, so the reader's error goes on)."""
+
+    counts: Counter
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abandon()
+
+
+class BatchWriter(Writer):
     """`put(batch)` hands a batch over; `close()` waits until every batch handed over is committed."""
 
     def __init__(self, stage: Callable[[Batch], Counter], depth: int = 1):
@@ -56,25 +72,19 @@ class BatchWriter:
             except BaseException as exc:  # handed to the reader thread, which raises it
                 self.error = exc
 
-    def __enter__(self) -> BatchWriter:
-        return self
-
-    def __exit__(self, kind, value, traceback) -> None:
-        if kind is None:
-            self.close()
-            return
-        self._queue.put(DONE)  # the reader failed: commit what it read before, then let its error go on
+    def abandon(self) -> None:
+        self._queue.put(DONE)
         self._thread.join()
 
 
-class GrowingWriter:
+class GrowingWriter(Writer):
     """The writer thread first; once a run has handed over `threshold` rows and the source has more
     (a backfill), the rest goes to a child process (`spawn`, `_writer_process.py`), so hashing and
     inserting no longer take turns with decoding on one core. The thread commits what it holds
     before the child takes over: the order of the batches is kept. A child that cannot start
     (`spawn` raises OSError, or there is no `spawn`: an in-memory store) leaves the thread on."""
 
-    def __init__(self, stage: Callable[[Batch], Counter], spawn: Callable[[], object] | None, threshold: int,
+    def __init__(self, stage: Callable[[Batch], Counter], spawn: Callable[[], Writer] | None, threshold: int,
                  on_fallback: Callable[[OSError], None] = lambda exc: None):
         self.stage, self.spawn, self.threshold, self.on_fallback = stage, spawn, threshold, on_fallback
         self.current, self.rows, self.counts = BatchWriter(stage), 0, Counter()
@@ -95,11 +105,5 @@ class GrowingWriter:
         self.counts.update(self.current.close())
         return self.counts
 
-    def __enter__(self) -> GrowingWriter:
-        return self
-
-    def __exit__(self, kind, value, traceback) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.current.__exit__(kind, value, traceback)
+    def abandon(self) -> None:
+        self.current.abandon()

@@ -21,6 +21,7 @@ import sys
 import threading
 from collections import Counter
 
+from connector._writer import Writer
 from connector.model import Batch
 
 DONE, READY = None, "ready"
@@ -35,7 +36,7 @@ class ChildUnavailable(OSError):
     """The child did not start or could not open the store: the sync stays on its writer thread."""
 
 
-class ProcessBatchWriter:
+class ProcessBatchWriter(Writer):
     """`put(batch)` hands a batch to the child; `close()` waits until the child committed them all."""
 
     def __init__(self, store_url: str, busy_timeout: int, name: str, save: bool, clock):
@@ -107,14 +108,8 @@ class ProcessBatchWriter:
         if self.error is not None:
             raise self.error
 
-    def __enter__(self) -> ProcessBatchWriter:
-        return self
-
-    def __exit__(self, kind, value, traceback) -> None:
-        if kind is None:
-            self.close()
-            return
-        self._finish()  # the reader failed: commit what it handed over, then let its error go on
+    def abandon(self) -> None:
+        self._finish()
 
 
 def _widen(pipe) -> None:
