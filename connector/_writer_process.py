@@ -8,7 +8,8 @@ transaction (`sync.stage_batch`, run in the child). The child takes the store UR
 (never its command line: it may hold a password), opens its own engine without migrating (the
 parent has), and answers each batch with its counts or its failure. After a failure it commits
 nothing more (the batch's cursor would skip it). When the parent dies the pipe closes and the
-child stops after the batch in hand, committed whole or not at all, like any batch.
+child stops after the batch in hand, committed whole or not at all, like any batch. The child
+ignores SIGINT and SIGTERM: they reach the whole process group, and the parent decides.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
@@ -169,6 +171,10 @@ def _portable(exc: Exception) -> BaseException:
 
 
 def _main() -> None:
+    """Ctrl-C on a terminal and systemd's stop signal reach the whole process group: the parent
+    decides (it closes the pipe, and the child commits what it was handed over, then exits)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         serve(sys.stdin.buffer, sys.stdout.buffer)
     except EOFError:  # the parent died mid-message: nothing of that batch was staged

@@ -148,3 +148,19 @@ def test_the_pipe_to_the_child_holds_a_whole_batch(store, clock):  # noqa: F811
     with _writer_process.ProcessBatchWriter(url, 5, "wms", True, clock) as writer:
         size = fcntl.fcntl(writer._child.stdin.fileno(), fcntl.F_GETPIPE_SZ)
     assert size == _writer_process.PIPE_BYTES
+
+
+def test_a_stop_signal_to_the_whole_group_leaves_the_child_to_commit_what_it_was_handed(store, clock):  # noqa: F811
+    import os
+    import signal
+
+    from connector.model import Batch
+
+    url = store.engine.url.render_as_string(hide_password=False)
+    with _writer_process.ProcessBatchWriter(url, 5, "wms", True, clock) as writer:
+        os.kill(writer._child.pid, signal.SIGINT)  # Ctrl-C on a terminal
+        os.kill(writer._child.pid, signal.SIGTERM)  # systemctl stop: KillMode=control-group
+        writer.put(Batch([], [], {"line_key": "L9"}, exhausted=True))
+    assert writer._child.returncode == 0
+    with store.read() as conn:
+        assert sync.load_cursor(conn, "wms") == {"line_key": "L9"}
