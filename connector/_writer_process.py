@@ -119,7 +119,7 @@ def _widen(pipe) -> None:
     while the child still stages n (a 64 KiB pipe kept it waiting until the child was done)."""
     try:
         fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-    except OSError:  # above /proc/sys/fs/pipe-max-size: the default size still works, with less overlap
+    except (OSError, AttributeError):  # above pipe-max-size, or not Linux: the default size, less overlap
         pass
 
 

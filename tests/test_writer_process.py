@@ -1,4 +1,4 @@
-"""A backfill's store side in a child process: same rows, same order, failures stop it, no secret on its command line."""
+"""A backfill's store side in a child process: same rows and order, failures stop it, no secret in its argv."""
 
 from __future__ import annotations
 
@@ -65,7 +65,8 @@ def test_a_run_past_the_threshold_stages_the_rest_in_a_child_with_the_rows_the_t
         threaded.close()
 
 
-def test_a_rerun_through_the_child_stages_only_changed_lines(store, wms, make_source, clock, log, spawned):  # noqa: F811
+def test_a_rerun_through_the_child_stages_only_changed_lines(  # noqa: F811
+        store, wms, make_source, clock, log, spawned):  # noqa: F811
     backfill(store, wms, make_source, clock, log, n=60)
     with store.begin() as conn:  # read everything again: the overlap re-read of a cursor reset
         conn.execute(source_cursors.delete())
