@@ -99,11 +99,13 @@ class MovementColumns(Sequence):
         return cached
 
     def new_rows(self) -> list[tuple]:
-        """The insert tuples with every line at revision 1 (a backfill), computed once. The writer
-        thread asks for them, not the reading one: measured both ways, the reader then reaches the
-        next batch sooner and one batch fewer of insert tuples waits in memory."""
+        """The insert tuples of a backfill, every line at revision 1, computed once: the columns of
+        `_staging.NEW_COLUMNS`, plus `extra` only when a row has extras (the revision, and an
+        absent extra, are SQL literals: two binds fewer a row, 1.5 µs of the insert's 9). The
+        writer asks for them, not the reader: the reader then reaches the next batch sooner."""
         if self._new_rows is None:
-            self._new_rows = self.rows([1] * len(self), self.hashes())
+            extra = (self._extras(),) if self.extra else ()
+            self._new_rows = list(zip(self.keys, self.hashes(), *self._values(), *extra))
         return self._new_rows
 
     def hashes(self) -> list[str]:
@@ -149,12 +151,16 @@ class MovementColumns(Sequence):
 
     def rows(self, revisions: list[int], digests: list[str]) -> list[tuple]:
         """The insert tuples in `_staging.COLUMNS` order (source and staged_at are the batch's)."""
+        return list(zip(self.keys, revisions, digests, *self._values(), self._extras()))
+
+    def _values(self) -> tuple:
+        """The stored value columns, from sku to changed_at (`_staging.COLUMNS`)."""
         t = self.texts
-        extra = [json.dumps(e) if e else None for e in self.extra] if self.extra else repeat(None, len(self))
-        return list(zip(self.keys, revisions, digests, t["sku"], qty_texts(self.qty, self.normalized_qty()),
-                        t["uom"], t["movement_type"],
-                        t["doc_ref"], t["lot"], t["location"], self.time_texts(self.occurred),
-                        self.time_texts(self.changed), extra))
+        return (t["sku"], qty_texts(self.qty, self.normalized_qty()), t["uom"], t["movement_type"], t["doc_ref"],
+                t["lot"], t["location"], self.time_texts(self.occurred), self.time_texts(self.changed))
+
+    def _extras(self):
+        return [json.dumps(e) if e else None for e in self.extra] if self.extra else repeat(None, len(self))
 
 
 def movement_of(values: dict[str, Any], **more: Any) -> Movement:
