@@ -12,9 +12,10 @@ int, naive datetime); anything else goes through the general converters below.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from operator import attrgetter
+from operator import attrgetter, sub
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -146,7 +147,7 @@ def _fast_columns(decoder: RowDecoder, columns: list[tuple]) -> MovementColumns 
     extra = _extras.decode_columns(columns, decoder.extra_at, decoder.zone, decoder.encoding)
     if extra is False:
         return None
-    return MovementColumns(decoder.source, keys, qty, *times, texts, extra or None, naive_utc=decoder.utc)
+    return MovementColumns(decoder.source, keys, qty, *times, texts, extra or None, naive_utc=True)
 
 
 def _keys(column: tuple) -> list[str] | None:
@@ -181,8 +182,25 @@ def _times(column: tuple, decoder: RowDecoder):
         return None
     if decoder.utc:
         return column  # naive UTC: MovementColumns attaches the zone only when a Movement is built
-    zone = decoder.zone
-    return [value.replace(tzinfo=zone).astimezone(UTC) for value in column]
+    return naive_utc(column, decoder.zone)
+
+
+def naive_utc(column: Sequence[datetime], zone: ZoneInfo) -> list[datetime]:
+    """Naive local times as naive UTC, exactly as `value.replace(tzinfo=zone).astimezone(UTC)`:
+    one subtraction per value on each day the zone keeps one offset (checked hour by hour: no
+    transition comes and goes within an hour), value by value on a day with a transition."""
+    offsets = {day: _day_offset(day, zone) for day in set(map(datetime.date, column))}
+    if None not in offsets.values():
+        return list(map(sub, column, map(offsets.__getitem__, map(datetime.date, column))))
+    return [value - offset if (offset := offsets[value.date()]) is not None
+            else value.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None) for value in column]
+
+
+def _day_offset(day: date, zone: ZoneInfo) -> timedelta | None:
+    start = datetime.combine(day, time.min)
+    seen = {zone.utcoffset(start + timedelta(hours=h)) for h in range(24)} | {zone.utcoffset(
+        datetime.combine(day, time.max))}
+    return seen.pop() if len(seen) == 1 else None
 
 
 def _texts(column: tuple):

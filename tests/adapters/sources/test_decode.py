@@ -207,3 +207,31 @@ def test_batch_with_one_bad_text_time_takes_the_row_path_and_names_the_row():
     decoder = RowDecoder("wms", names, ZoneInfo("Asia/Shanghai"), "utf-8")
     assert decoder.columns(rows) is None
     assert [type(item).__name__ for item in decoder.rows(rows)] == ["Movement", "SourceRowError"]
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe",
+                                  "America/Sao_Paulo", "Asia/Kolkata"])
+def test_naive_local_times_become_naive_utc_as_astimezone_does_across_transitions(zone):
+    """Lord Howe moves by half an hour; Sao Paulo changed clocks at midnight; Shanghai kept summer
+    time 1986–1991. Every quarter hour of years with transitions, plus minute steps around each."""
+    import random
+
+    from adapters.sources._decode import naive_utc
+
+    tz, pick = ZoneInfo(zone), random.Random(7)
+    times = [datetime(1986, 1, 1) + timedelta(minutes=15 * i) for i in range(0, 6 * 35_040, 7)]
+    times += [datetime(2018, 11, 4) + timedelta(minutes=i) for i in range(-90, 90)]  # Sao Paulo, at 00:00
+    times += [datetime(2024, 3, 31, 1, 0) + timedelta(minutes=i, microseconds=pick.randrange(10**6))
+              for i in range(180)]
+    pick.shuffle(times)
+    for batch in (times, times[:1], [t for t in times if t.year == 1990]):
+        assert naive_utc(batch, tz) == [t.replace(tzinfo=tz).astimezone(UTC).replace(tzinfo=None) for t in batch]
+
+
+def test_one_offset_a_day_is_used_only_for_days_without_a_transition():
+    from adapters.sources._decode import _day_offset
+
+    berlin = ZoneInfo("Europe/Berlin")
+    assert _day_offset(date(2025, 3, 30), berlin) is None  # clocks jump at 02:00
+    assert _day_offset(date(2025, 3, 31), berlin) == timedelta(hours=2)
+    assert _day_offset(date(2025, 6, 1), ZoneInfo("Asia/Shanghai")) == timedelta(hours=8)
