@@ -28,6 +28,9 @@ class Writer:
 
     counts: Counter
 
+    def ready(self) -> None:
+        """Wait until the writer can take batches (a child process that is still starting)."""
+
     def __enter__(self):
         return self
 
@@ -80,30 +83,59 @@ class BatchWriter(Writer):
 class GrowingWriter(Writer):
     """The writer thread first; once a run has handed over `threshold` rows and the source has more
     (a backfill), the rest goes to a child process (`spawn`, `_writer_process.py`), so hashing and
-    inserting no longer take turns with decoding on one core. The thread commits what it holds
-    before the child takes over: the order of the batches is kept. A child that cannot start
-    (`spawn` raises OSError, or there is no `spawn`: an in-memory store) leaves the thread on."""
+    inserting no longer take turns with decoding on one core. The child is started at half the
+    threshold, so it imports and opens the store while the thread still stages. The thread commits
+    what it holds before the child takes over: the order of the batches is kept. A child that
+    cannot start (`spawn` or its `ready()` raises OSError, or there is no `spawn`: an in-memory
+    store) leaves the thread on; one started for a run that then ends is stopped unused."""
 
     def __init__(self, stage: Callable[[Batch], Counter], spawn: Callable[[], Writer] | None, threshold: int,
                  on_fallback: Callable[[OSError], None] = lambda exc: None):
         self.stage, self.spawn, self.threshold, self.on_fallback = stage, spawn, threshold, on_fallback
         self.current, self.rows, self.counts = BatchWriter(stage), 0, Counter()
+        self.pending: Writer | None = None
 
     def put(self, batch: Batch) -> None:
         self.current.put(batch)
         self.rows += len(batch.movements) + len(batch.errors)
-        if self.spawn is not None and self.rows >= self.threshold and not batch.exhausted:
-            spawn, self.spawn = self.spawn, None
-            self.counts.update(self.current.close())
-            try:
-                self.current = spawn()
-            except OSError as exc:
-                self.on_fallback(exc)
-                self.current = BatchWriter(self.stage)
+        if self.spawn is None or batch.exhausted:
+            return
+        if self.pending is None and self.rows >= self.threshold // 2:
+            self.pending = self._start()
+        if self.pending is not None and self.rows >= self.threshold:
+            self._switch()
+
+    def _start(self) -> Writer | None:
+        try:
+            return self.spawn()
+        except OSError as exc:
+            self._no_child(exc)
+            return None
+
+    def _switch(self) -> None:
+        self.counts.update(self.current.close())
+        child, self.pending, self.spawn = self.pending, None, None
+        try:
+            child.ready()
+        except OSError as exc:
+            self._no_child(exc)
+            child = BatchWriter(self.stage)
+        self.current = child
+
+    def _no_child(self, exc: OSError) -> None:
+        self.on_fallback(exc)
+        self.spawn = None
 
     def close(self) -> Counter:
+        self.abandon_pending()
         self.counts.update(self.current.close())
         return self.counts
 
     def abandon(self) -> None:
+        self.abandon_pending()
         self.current.abandon()
+
+    def abandon_pending(self) -> None:
+        if self.pending is not None:
+            self.pending.abandon()
+            self.pending = None

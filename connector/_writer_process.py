@@ -8,8 +8,10 @@ transaction (`sync.stage_batch`, run in the child). The child takes the store UR
 (never its command line: it may hold a password), opens its own engine without migrating (the
 parent has), and answers each batch with its counts or its failure. After a failure it commits
 nothing more (the batch's cursor would skip it). When the parent dies the pipe closes and the
-child stops after the batch in hand, committed whole or not at all, like any batch. The child
-ignores SIGINT and SIGTERM: they reach the whole process group, and the parent decides.
+child stops after the batch in hand, committed whole or not at all, like any batch. The child runs
+in a session of its own (a terminal's Ctrl-C goes to the sync alone) and ignores SIGINT and SIGTERM
+(`systemctl stop` signals every process of the unit): the sync decides. It is started before it is
+needed (`GrowingWriter`): it imports and opens the store while the sync's thread still stages.
 """
 
 from __future__ import annotations
@@ -42,29 +44,43 @@ class ProcessBatchWriter(Writer):
     """`put(batch)` hands a batch to the child; `close()` waits until the child committed them all."""
 
     def __init__(self, store_url: str, busy_timeout: int, name: str, save: bool, clock):
+        """Starts the child and hands it its setup; it imports and opens the store meanwhile."""
         self.clock, self.counts = clock, Counter()
         self.error: BaseException | None = None
         self._child = subprocess.Popen([sys.executable, "-m", "connector._writer_process"], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, env=_child_env(), close_fds=True)
+                                       stdout=subprocess.PIPE, env=_child_env(), close_fds=True,
+                                       start_new_session=True)  # a terminal's Ctrl-C is the sync's to handle
         _widen(self._child.stdin)
-        self._started({"url": store_url, "busy_timeout": busy_timeout, "name": name, "save": save})
-        self._answers = threading.Thread(target=self._read_answers, name="sync-writer-answers", daemon=True)
-        self._answers.start()
-
-    def _started(self, setup: dict) -> None:
-        """Hand the child its setup and wait until it has opened the store."""
+        self._answers: threading.Thread | None = None
         try:
-            pickle.dump(setup, self._child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump({"url": store_url, "busy_timeout": busy_timeout, "name": name, "save": save},
+                        self._child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self._child.stdin.flush()
+        except OSError as exc:  # the child died at once
+            self._stop()
+            raise ChildUnavailable(f"the staging child did not start: {exc}") from None
+
+    def ready(self) -> None:
+        """Wait until the child has opened the store (ChildUnavailable when it could not)."""
+        if self._answers is not None:
+            return
+        try:
             answer = pickle.load(self._child.stdout)
         except (OSError, EOFError, pickle.UnpicklingError):
             answer = None
         if answer != READY:
-            self._child.kill()
-            self._child.communicate()  # reaped, its pipes closed
+            self._stop()
             raise ChildUnavailable(f"the staging child did not start: {answer or 'no answer'}")
+        self._answers = threading.Thread(target=self._read_answers, name="sync-writer-answers", daemon=True)
+        self._answers.start()
+
+    def _stop(self) -> None:
+        """A child never handed a batch: stopped, reaped, its pipes closed."""
+        self._child.kill()
+        self._child.communicate()
 
     def put(self, batch: Batch) -> None:
+        self.ready()
         self._raise()
         self._send((batch, self.clock.now()))
 
@@ -84,6 +100,9 @@ class ProcessBatchWriter(Writer):
             raise ChildFailed("the staging child exited without an answer") from None
 
     def _finish(self) -> None:
+        if self._answers is None:  # never ready, never handed a batch: nothing to commit
+            self._stop()
+            return
         try:
             if not self._child.stdin.closed:
                 pickle.dump(DONE, self._child.stdin)
@@ -171,8 +190,8 @@ def _portable(exc: Exception) -> BaseException:
 
 
 def _main() -> None:
-    """Ctrl-C on a terminal and systemd's stop signal reach the whole process group: the parent
-    decides (it closes the pipe, and the child commits what it was handed over, then exits)."""
+    """systemd's stop signal reaches every process of the unit: the parent decides (it closes the
+    pipe, and the child commits what it was handed over, then exits)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:

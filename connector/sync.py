@@ -84,7 +84,7 @@ def sync_source(store: Store, name: str, adapter: SourceAdapter, *, clock, log, 
 
 
 YOUNG_LIMIT = 200_000  # net new container objects before the loop collects the young generations
-PROCESS_MIN_ROWS = 50_000  # a run that reads more stages the rest in a child process (a backfill)
+PROCESS_MIN_ROWS = 20_000  # a run that reads more stages the rest in a child process (a backfill)
 
 
 

@@ -104,9 +104,33 @@ def test_a_child_that_cannot_start_leaves_the_thread_staging_every_row(  # noqa:
 
 def test_a_child_that_cannot_open_the_store_is_unavailable(tmp_path, clock):  # noqa: F811
     missing = f"sqlite:///{tmp_path / 'no-such-folder' / 'state.db'}"
+    writer = _writer_process.ProcessBatchWriter(missing, 5, "wms", True, clock)  # started; it answers later
     with pytest.raises(_writer_process.ChildUnavailable, match="unable to open database file") as caught:
-        _writer_process.ProcessBatchWriter(missing, 5, "wms", True, clock)
+        writer.ready()
     assert isinstance(caught.value, OSError)  # the sync's fallback to its thread catches OSError
+    assert writer._child.returncode is not None
+
+
+def test_a_child_that_cannot_open_the_store_leaves_the_sync_on_its_thread(
+        tmp_path, store, wms, make_source, clock, log, spawned, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(sync.Store, "busy_timeout", 5, raising=False)
+    real = spawned.__call__
+
+    def elsewhere(url, *args, **kwargs):  # the child is told a store it cannot open
+        return real(f"sqlite:///{tmp_path / 'no-such-folder' / 'state.db'}", *args, **kwargs)
+
+    monkeypatch.setattr(sync, "ProcessBatchWriter", elsewhere)
+    counts = backfill(store, wms, make_source, clock, log)
+    assert counts["new"] == 95 and len(rows_of(store)) == 95
+    assert [e[1] for e in log.events if e[1] == "sync_child_unavailable"] == ["sync_child_unavailable"]
+
+
+def test_a_run_that_ends_before_the_child_takes_over_stops_it_unused(
+        store, wms, make_source, clock, log, spawned, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(sync, "PROCESS_MIN_ROWS", 40)  # started at 20 rows; the source ends at 25
+    counts = backfill(store, wms, make_source, clock, log, n=25)
+    assert counts["new"] == 25 and len(rows_of(store)) == 25
+    assert len(spawned.children) == 1 and spawned.children[0]._child.returncode is not None
 
 
 def test_an_in_memory_store_never_gets_a_child():
@@ -159,6 +183,7 @@ def test_a_stop_signal_to_the_whole_group_leaves_the_child_to_commit_what_it_was
 
     url = store.engine.url.render_as_string(hide_password=False)
     with _writer_process.ProcessBatchWriter(url, 5, "wms", True, clock) as writer:
+        writer.ready()
         os.kill(writer._child.pid, signal.SIGINT)  # Ctrl-C on a terminal
         os.kill(writer._child.pid, signal.SIGTERM)  # systemctl stop: KillMode=control-group
         writer.put(Batch([], [], {"line_key": "L9"}, exhausted=True))
