@@ -75,9 +75,10 @@ class ProcessBatchWriter(Writer):
         self._answers.start()
 
     def _stop(self) -> None:
-        """A child never handed a batch: stopped, reaped, its pipes closed."""
-        self._child.kill()
-        self._child.communicate()
+        """A child never handed a batch: stopped, reaped, its pipes closed (once)."""
+        if self._child.returncode is None:
+            self._child.kill()
+            self._child.communicate()
 
     def put(self, batch: Batch) -> None:
         self.ready()

@@ -89,3 +89,25 @@ def test_a_growing_writer_whose_source_is_exhausted_never_spawns():
     with GrowingWriter(lambda b: Counter(read=1), spawn, threshold=1) as writer:
         writer.put(Batch([object()] * 5, [], {"line_key": 0}, exhausted=True))
     assert writer.counts == {"read": 1}
+
+
+def test_a_growing_writer_starts_its_child_at_half_the_threshold_and_stops_it_unused_if_the_run_ends():
+    from connector._writer import GrowingWriter
+
+    started, staged, abandoned = [], [], []
+
+    class Child(BatchWriter):
+        def abandon(self) -> None:
+            abandoned.append(True)
+            super().abandon()
+
+    def spawn():
+        started.append(len(staged))
+        return Child(lambda b: Counter(child=1))
+
+    rows = [object()] * 10
+    with GrowingWriter(lambda b: (staged.append(b.cursor["line_key"]), Counter(read=1))[1], spawn, 40) as writer:
+        for n in range(3):
+            writer.put(Batch(rows, [], {"line_key": n}, exhausted=n == 2))
+    assert started and abandoned == [True]  # started once 20 rows were handed over, never used
+    assert writer.counts == {"read": 3}

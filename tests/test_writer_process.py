@@ -190,3 +190,10 @@ def test_a_stop_signal_to_the_whole_group_leaves_the_child_to_commit_what_it_was
     assert writer._child.returncode == 0
     with store.read() as conn:
         assert sync.load_cursor(conn, "wms") == {"line_key": "L9"}
+
+
+def test_a_child_never_made_ready_closes_quietly_more_than_once(store, clock):  # noqa: F811
+    url = store.engine.url.render_as_string(hide_password=False)
+    writer = _writer_process.ProcessBatchWriter(url, 5, "wms", True, clock)
+    writer.abandon()
+    assert writer.close() == {} and writer._child.returncode is not None
