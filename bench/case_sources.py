@@ -4,8 +4,9 @@ Starts its own throwaway PostgreSQL (tests/support/postgres.py), fills `moves` w
 generate_series, and in the same run measures: the bare driver read (`cursor.stream`), the
 connector's `sync_source` (decode + content hash + staging, committed per batch) and its peak RSS
 (with its staging child's), each sync in a fresh child process so ru_maxrss is its own; then the
-same over pyodbc + psqlODBC against a bare pyodbc read (skip with BENCH_SOURCES_ODBC=0). N: $BENCH_SOURCES_ROWS (default
-1,000,000); the RSS growth check repeats the sync at 3 × N (skip with BENCH_SOURCES_RSS3=0).
+same over pyodbc + psqlODBC against a bare pyodbc read (skip with BENCH_SOURCES_ODBC=0).
+N: $BENCH_SOURCES_ROWS (default 1,000,000); the RSS growth check repeats the sync at 3 × N (skip
+with BENCH_SOURCES_RSS3=0).
 """
 
 from __future__ import annotations

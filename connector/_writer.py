@@ -127,15 +127,15 @@ class GrowingWriter(Writer):
         self.spawn = None
 
     def close(self) -> Counter:
-        self.abandon_pending()
+        self._abandon_pending()
         self.counts.update(self.current.close())
         return self.counts
 
     def abandon(self) -> None:
-        self.abandon_pending()
+        self._abandon_pending()
         self.current.abandon()
 
-    def abandon_pending(self) -> None:
+    def _abandon_pending(self) -> None:
         if self.pending is not None:
             self.pending.abandon()
             self.pending = None

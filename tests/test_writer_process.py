@@ -197,3 +197,12 @@ def test_a_child_never_made_ready_closes_quietly_more_than_once(store, clock):  
     writer = _writer_process.ProcessBatchWriter(url, 5, "wms", True, clock)
     writer.abandon()
     assert writer.close() == {} and writer._child.returncode is not None
+
+
+def test_the_child_runs_in_its_own_session_so_a_terminals_ctrl_c_reaches_the_sync_alone(store, clock):  # noqa: F811
+    import os
+
+    url = store.engine.url.render_as_string(hide_password=False)
+    with _writer_process.ProcessBatchWriter(url, 5, "wms", True, clock) as writer:
+        writer.ready()
+        assert os.getsid(writer._child.pid) == writer._child.pid != os.getsid(0)
