@@ -29,19 +29,14 @@ from connector.compare.settings import CompareSection
 CHILD_MIN_BYTES = 32 << 20  # a smaller store is read in line: starting processes would cost more
 ITEM, FIELD = "\x1e", "\x1f"
 _I, _F = f"'{ITEM}'", f"'{FIELD}'"  # as SQL literals: cheaper per row than char(30), char(31)
-ODD = "instr({c}, " + _I + ") + instr({c}, " + _F + ")"
-WMS_SIGNATURES = (
-    f"SELECT doc_ref, group_concat(gds_mtno || {_F} || dcl_unitcd || {_F} || dcl_qty, {_I}), "
-    f"max(id), max({ODD.format(c='gds_mtno')}) FROM ledger_entries "
-    "WHERE needs_list = 1 AND doc_ref IS NOT NULL GROUP BY doc_ref")
-LIST_SIGNATURES = (
-    f"SELECT h.etps_inner_invt_no, group_concat(coalesce(l.gds_mtno, char(2)) || {_F} || "
-    f"coalesce(l.dcl_unitcd, char(2)) || {_F} || CASE WHEN h.impexp_markcd = 'E' THEN '-' ELSE '' END "
-    f"|| coalesce(l.dcl_qty, char(2)), {_I}), max(max(h.receipt_id, l.receipt_id)), "
-    f"max({ODD.format(c='coalesce(l.gds_mtno, char(2))')} + (h.invt_stucd IN ('2', '3')) "
-    "+ (l.gds_mtno IS NULL) + (l.dcl_unitcd IS NULL) + (l.dcl_qty IS NULL)) "
-    "FROM bond_invt_heads h JOIN bond_invt_lines l ON l.bond_invt_no = h.bond_invt_no "
-    "WHERE h.etps_inner_invt_no IS NOT NULL GROUP BY h.etps_inner_invt_no")
+WMS_SIGNATURES = (  # (document, signature, last id, items)
+    f"SELECT doc_ref, group_concat(gds_mtno || {_F} || dcl_unitcd || {_F} || dcl_qty, {_I}), max(id), count(*) "
+    "FROM ledger_entries WHERE needs_list = 1 AND doc_ref IS NOT NULL GROUP BY doc_ref")
+LIST_SIGNATURES = (  # (document, signature, last receipt, rejected or deleted, items)
+    f"SELECT h.etps_inner_invt_no, group_concat(l.gds_mtno || {_F} || l.dcl_unitcd || {_F} || "
+    f"iif(h.impexp_markcd = 'E', '-', '') || l.dcl_qty, {_I}), max(max(h.receipt_id, l.receipt_id)), "
+    "max(h.invt_stucd IN ('2', '3')), count(*) FROM bond_invt_heads h JOIN bond_invt_lines l "
+    "ON l.bond_invt_no = h.bond_invt_no WHERE h.etps_inner_invt_no IS NOT NULL GROUP BY h.etps_inner_invt_no")
 LIVE = "coalesce(p.stucd, '') NOT IN ('5', '6') AND coalesce(p.dcl_typecd, '') <> '3'"
 LIST_CANDIDATES = (  # C3/C8: closed with a live passport, no live passport, or trucks above a line
     "SELECT k.rlt_no, max(h.vrfded_markcd IN ('2', '3')), max(" + LIVE + ") "
@@ -117,17 +112,24 @@ def _differing(wsig: str | None, lsig: str | None) -> set[str] | None:
     return {x.partition(FIELD)[0] for x in changed}
 
 
+def _plain(sig: str | None, items: int) -> bool:
+    """The signature holds each of its `items` whole and splits back exactly: no NULL field (SQLite
+    drops that item from the group) and no separator inside a value (there would be more of them)."""
+    return sig is not None and sig.count(ITEM) == items - 1 and sig.count(FIELD) == 2 * items
+
+
 def screened_docs(found: dict[str, Callable], marks: dict[str, int]) -> tuple[dict[str, set[str] | None], set[str]]:
     """The documents a rebuild must evaluate, each with the 料号 to load (None: all), and every
-    document some movement names. Rows: (document, signature, last id, odd)."""
+    document some movement names. Rows: WMS_SIGNATURES and LIST_SIGNATURES."""
     moved, listed = {r[0]: r for r in found["wms"]()}, {r[0]: r for r in found["lists"]()}
     out: dict[str, set[str] | None] = dict.fromkeys(moved.keys() ^ listed.keys())
     entry_mark, receipt_mark = marks["entry_id"], marks["receipt_id"]
     for doc in moved.keys() & listed.keys():
-        (_, wsig, wlast, wodd), (_, lsig, llast, lodd) = moved[doc], listed[doc]
-        if wsig == lsig and not (wodd or lodd) and (wlast or 0) <= entry_mark and (llast or 0) <= receipt_mark:
+        (_, wsig, wlast, wn), (_, lsig, llast, void, ln) = moved[doc], listed[doc]
+        newer = (wlast or 0) > entry_mark or (llast or 0) > receipt_mark
+        if wsig == lsig and wn == ln and not (newer or void) and _plain(wsig, wn):
             continue  # the common case first: equal item for item, nothing newer than the watermarks
-        if (wlast or 0) > entry_mark or (llast or 0) > receipt_mark or wodd or lodd:
+        if newer or void or not (_plain(wsig, wn) and _plain(lsig, ln)):
             out[doc] = None
         elif wsig != lsig and (items := _differing(wsig, lsig)) != set():
             out[doc] = items

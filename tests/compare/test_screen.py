@@ -12,7 +12,7 @@ from connector.compare import screen
 from connector.compare.engine import compare
 from connector.compare.load import balances_from_entries
 from connector.config.schema import CompareSection
-from connector.store.tables import discrepancies, ledger_entries
+from connector.store.tables import bond_invt_lines, discrepancies, ledger_entries
 from tests.compare.test_engine import LONG_AGO, NOW, World
 from tests.support.wms import log  # noqa: F401
 
@@ -63,12 +63,44 @@ def test_item_without_three_fields_makes_the_whole_document_evaluated():
 def test_screened_docs_skip_equal_documents_and_take_newer_or_odd_ones_whole():
     sig = screen.FIELD.join(("MT-1", "007", "5"))
     other = screen.FIELD.join(("MT-1", "007", "6"))
-    wms = [("EQ", sig, 1, 0), ("NEW", sig, 9, 0), ("ODD", sig, 1, 1), ("DIFF", sig, 1, 0), ("ONLY-WMS", sig, 1, 0)]
-    lists = [("EQ", sig, 1, 0), ("NEW", sig, 1, 0), ("ODD", sig, 1, 0), ("DIFF", other, 1, 0), ("ONLY-LIST", sig, 1, 0)]
+    wms = [("EQ", sig, 1, 1), ("NEW", sig, 9, 1), ("ODD", sig + screen.FIELD, 1, 1), ("DIFF", sig, 1, 1),
+           ("ONLY-WMS", sig, 1, 1), ("VOID", sig, 1, 1), ("NULL", sig, 1, 2)]
+    lists = [("EQ", sig, 1, 0, 1), ("NEW", sig, 1, 0, 1), ("ODD", sig, 1, 0, 1), ("DIFF", other, 1, 0, 1),
+             ("ONLY-LIST", sig, 1, 0, 1), ("VOID", sig, 1, 1, 1), ("NULL", sig, 1, 0, 1)]
     found = {"wms": lambda: wms, "lists": lambda: lists}
     docs, moved = screen.screened_docs(found, {"entry_id": 5, "receipt_id": 5})
-    assert docs == {"NEW": None, "ODD": None, "DIFF": {"MT-1"}, "ONLY-WMS": None, "ONLY-LIST": None}
-    assert moved == {"EQ", "NEW", "ODD", "DIFF", "ONLY-WMS"}
+    assert docs == {"NEW": None, "ODD": None, "DIFF": {"MT-1"}, "ONLY-WMS": None, "ONLY-LIST": None,
+                    "VOID": None, "NULL": None}
+    assert moved == {"EQ", "NEW", "ODD", "DIFF", "ONLY-WMS", "VOID", "NULL"}
+
+
+@pytest.mark.parametrize(("sig", "items", "plain"), [
+    ("MT-1\x1f007\x1f5", 1, True),
+    ("MT-1\x1f007\x1f5\x1eMT-2\x1f007\x1f1", 2, True),
+    (None, 1, False),  # every item had a NULL field
+    ("MT-1\x1f007\x1f5", 2, False),  # one of two items had a NULL field: SQLite left it out
+    ("MT\x1f1\x1f007\x1f5", 1, False),  # a separator inside a value
+    ("MT\x1e1\x1f007\x1f5", 1, False),
+])
+def test_signature_is_plain_only_when_every_item_splits_back_whole(sig, items, plain):
+    assert screen._plain(sig, items) is plain
+
+
+def test_list_line_with_a_null_field_makes_its_document_evaluated_whole(world):
+    world.compare()
+    world.move(line_key="L1", qty="5", doc_ref="ASN-1")
+    world.declare(no="QD1", doc_ref="ASN-1", qty="5")
+    world.move(line_key="L2", qty="5", doc_ref="ASN-2")
+    world.declare(no="QD2", doc_ref="ASN-2", qty="5")  # and a second line without 料号: the same signature text
+    with world.store.begin() as conn:
+        conn.execute(insert(bond_invt_lines).values(bond_invt_no="QD2", gds_seqno=2, putrec_seqno=1, gds_mtno=None,
+                                                    dcl_unitcd="007", dcl_qty=Decimal(3), receipt_id=1))
+    with world.store.read() as conn:
+        found = {name: (lambda rows=list(conn.exec_driver_sql(sql)): rows)
+                 for name, sql in (("wms", screen.WMS_SIGNATURES), ("lists", screen.LIST_SIGNATURES))}
+    docs, moved = screen.screened_docs(found, {"entry_id": 10_000, "receipt_id": 10_000})
+    assert found["wms"]()[1][1] == found["lists"]()[1][1]
+    assert docs == {"ASN-2": None} and moved == {"ASN-1", "ASN-2"}
 
 
 def test_rebuild_leaves_the_garbage_collector_as_it_found_it(world):
