@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, Connection, func, select
 
 from connector._gc import collector_paused
-from connector.compare import dirty, lifecycle, list_items, load, places_store, screen, units_wms
+from connector.compare import dirty, lifecycle, list_items, load, periods_store, places_store, screen, units_wms
 from connector.compare.rules import KIND_LABELS
 from connector.compare.settings import CompareSection
 from connector.compare.units import Outcome, evaluate
@@ -56,13 +56,14 @@ def _rebuild(conn: Connection, settings: CompareSection, now: datetime, routes, 
 def _rebuild_all(conn: Connection, settings: CompareSection, now: datetime, routes, site: str) -> dict:
     dirty.reset(conn)
     marks = dirty.current_marks(conn)
-    scope, summed = screen.scope(conn, marks, settings)  # its queries run while the derived tables reset
-    units_wms.reset(conn, settings)
+    scope = screen.scope(conn, marks, settings)  # its queries run while the derived tables reset
+    units_wms.reset(conn, settings)  # C9's period sums start here: they also give the WMS balances
     list_items.refill(conn)  # the orphan lists' 料号 (C2), while the screen's queries compute
     balances: dict = {}
 
     def wms_balances() -> dict:  # summed while the rules run; kept as the running balances
-        balances.update(summed() if summed else screen.balances(conn, marks))
+        summed = periods_store.balances(conn, marks["entry_id"])
+        balances.update(summed if summed is not None else screen.balances(conn, marks))
         return balances
 
     outcome = evaluate(conn, None, settings, now, screened=scope, balances=wms_balances)

@@ -17,7 +17,8 @@ from decimal import Decimal
 from sqlalchemy import Connection, bindparam, func, select
 
 from connector.compare import screen
-from connector.compare.load import chunks, raw
+from connector.compare.load import canonical, chunks, raw
+from connector.compare.rules.inputs import WmsBalance
 from connector.compare.rules.writeoff import period_of
 from connector.compare.settings import CompareSection
 from connector.store.tables import ledger_entries as E
@@ -69,8 +70,9 @@ def _add(out: dict, key: tuple, end: str, direction: str, qty: Decimal) -> None:
         row[2] -= qty
 
 
-PERIOD_SQL = ("SELECT bws_no, gds_seqno, direction, dcl_qty, count(*) FROM ledger_entries INDEXED BY "
-              "ix_ledger_entries_item WHERE id <= ?{} GROUP BY bws_no, gds_seqno, direction, dcl_qty")
+PERIOD_SQL = ("SELECT bws_no, gds_seqno, direction, dcl_qty, count(*), min(gds_mtno), min(dcl_unitcd), "
+              "max(occurred_at) FROM ledger_entries INDEXED BY ix_ledger_entries_item WHERE id <= ?{} "
+              "GROUP BY bws_no, gds_seqno, direction, dcl_qty")  # the index holds every column: read alone
 PENDING = "compare_periods_pending"  # conn.info key: the rebuild's sums still being computed
 
 
@@ -89,7 +91,7 @@ def rebuild(conn: Connection, s: CompareSection) -> None:
     def pending() -> dict[str, tuple[str, list]]:
         return {_label(a): (_label(b), found[_label(a)]()) for a, b in periods}
 
-    conn.info[PENDING] = (conn.get_transaction(), pending)
+    conn.info[PENDING] = (conn.get_transaction(), pending, upto)
 
 
 def _job(start: datetime, end: datetime, upto: int, bounded: bool) -> tuple[str, tuple]:
@@ -102,14 +104,29 @@ def _job(start: datetime, end: datetime, upto: int, bounded: bool) -> tuple[str,
 
 def finish(conn: Connection) -> None:
     """Write the sums a rebuild started (nothing when none is pending)."""
-    transaction, pending = conn.info.pop(PENDING, (None, None))
+    transaction, pending, _ = conn.info.pop(PENDING, (None, None, None))
     if pending is None or transaction is not conn.get_transaction():  # left by a failed rebuild: dropped
         return
     out: dict[tuple[str, int, str], list] = {}
     for start, (end, rows) in pending().items():
-        for bws, seq, direction, qty, n in rows:
+        for bws, seq, direction, qty, n, *_ in rows:
             _add(out, (bws, seq, start), end, direction, Decimal(qty) * n)
     _write(conn, out)
+
+
+def balances(conn: Connection, upto: int) -> dict[tuple[str, int], WmsBalance] | None:
+    """WMS stock per ledger line from the sums a rebuild started, when they cover exactly the entries
+    up to id `upto` (None otherwise): every period's rows summed again per line, so the rebuild reads
+    the entries once for C1 and C9. The same result as `load.balances_from_entries(upto=upto)`."""
+    transaction, pending, summed_upto = conn.info.get(PENDING, (None, None, None))
+    if pending is None or transaction is not conn.get_transaction() or summed_upto != upto:
+        return None
+    totals: dict[tuple[str, int], list] = {}
+    for _, rows in pending().values():
+        for bws, seq, _, qty, n, mtno, unit, last in rows:
+            t = totals.setdefault((bws, seq), [mtno, unit, ZERO, last])
+            t[0], t[1], t[2], t[3] = min(t[0], mtno), min(t[1], unit), t[2] + Decimal(qty) * n, max(t[3], last)
+    return {k: WmsBalance(k[0], k[1], m, u, canonical(q), T(at)) for k, (m, u, q, at) in totals.items()}
 
 
 def _write(conn: Connection, found: dict[tuple[str, int, str], list]) -> None:

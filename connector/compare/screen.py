@@ -136,26 +136,25 @@ def screened_docs(found: dict[str, Callable], marks: dict[str, int]) -> tuple[di
     return out, set(moved)
 
 
-def scope(conn: Connection, marks: dict[str, int], s: CompareSection) -> tuple[dict, Callable | None]:
+def scope(conn: Connection, marks: dict[str, int], s: CompareSection) -> dict[str, Callable]:
     """What a rebuild must evaluate per unit kind (a kind left out: every key of it; values are
-    called when needed, so the queries still running overlap the rules), and the WMS balances
-    (None: sum them in Python); on other databases ({}, None)."""
+    called when needed, so the queries still running overlap the rules); on other databases {}."""
     if conn.dialect.name != "sqlite":
-        return {}, None
+        return {}
     limits = (float(s.weight_tolerance_kg), float(s.weight_tolerance_rate))
     found = run_all(conn, {"wms": (WMS_SIGNATURES, ()), "lists": (LIST_SIGNATURES, ()),
-                           "balances": (BALANCES, (marks["entry_id"],)), "candidates": (LIST_CANDIDATES, ()),
-                           "over": (OVER_BOUND, ()), "gates": (GATE_CANDIDATES, limits)})
+                           "candidates": (LIST_CANDIDATES, ()), "over": (OVER_BOUND, ()),
+                           "gates": (GATE_CANDIDATES, limits)})
     lists = lambda: ({no for no, closed, live in found["candidates"]() if closed or not live}
                      | {no for (no,) in found["over"]()})
-    return ({"docs": lambda: screened_docs(found, marks), "lists": lists,
-             "gates": lambda: {no for (no,) in found["gates"]()}},
-            lambda: _balances(conn, found["balances"](), marks))
+    return {"docs": lambda: screened_docs(found, marks), "lists": lists,
+            "gates": lambda: {no for (no,) in found["gates"]()}}
 
 
 def balances(conn: Connection, marks: dict[str, int]) -> dict[tuple[str, int], WmsBalance]:
     """WMS stock per ledger line from the entries up to the watermark (the same result as
-    `load.balances_from_entries`, which other databases and odd quantities use)."""
+    `load.balances_from_entries`, which other databases and odd quantities use), for a rebuild
+    without C9's period sums to take them from (periods_store.balances)."""
     if conn.dialect.name != "sqlite":
         return load.balances_from_entries(conn, upto=marks["entry_id"])
     return _balances(conn, list(conn.exec_driver_sql(BALANCES, (marks["entry_id"],))), marks)

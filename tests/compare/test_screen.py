@@ -6,9 +6,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
-from connector.compare import screen
+from connector.compare import periods_store, screen
 from connector.compare.engine import compare
 from connector.compare.load import balances_from_entries
 from connector.config.schema import CompareSection
@@ -41,6 +41,22 @@ def test_balances_summed_by_sqlite_equal_python_sums_for_every_quantity_shape(wo
         marks = {"entry_id": 10_000, "receipt_id": 0}
         assert screen.balances(conn, marks) == balances_from_entries(conn)
         assert screen.balances(conn, {"entry_id": 101, "receipt_id": 0}) == balances_from_entries(conn, upto=101)
+
+
+@pytest.mark.parametrize("in_children", [False, True])
+def test_balances_from_the_period_sums_equal_python_sums_over_several_periods(world, monkeypatch, in_children):
+    world.move(qty="1")
+    with world.store.begin() as conn:
+        conn.execute(insert(ledger_entries), [{**_entry(100 + i, q, seq=2 + i % 3), "occurred_at": LONG_AGO +
+                                               timedelta(days=40 * i)} for i, q in enumerate(ODD_QUANTITIES)])
+    monkeypatch.setattr(screen, "CHILD_MIN_BYTES", 0 if in_children else screen.CHILD_MIN_BYTES)
+    with world.store.begin() as conn:
+        upto = conn.execute(select(func.max(ledger_entries.c.id))).scalar()
+        periods_store.rebuild(conn, CompareSection(writeoff_period_months=1))  # one period a month: 10 of them
+        assert periods_store.balances(conn, upto) == balances_from_entries(conn, upto=upto)
+        assert periods_store.balances(conn, upto - 1) is None  # sums of other entries: not taken
+        periods_store.finish(conn)
+        assert periods_store.balances(conn, upto) is None  # written: nothing pending any more
 
 
 def test_only_items_that_differ_are_left_for_the_rules():
