@@ -86,17 +86,25 @@ def vehicles_of(conn: Connection, keys: set[tuple]) -> set[str]:
     return set(_dispatch_keys(conn, keys).values())
 
 
-def dispatches(conn: Connection, vehicles: set[str] | None, as_of: datetime | None = None) -> dict[str, list[Dispatch]]:
-    """Per vehicle its dispatches: live outbound revisions grouped by dispatch time."""
+def dispatch_query(as_of: datetime | None = None):
+    """Every dispatch with its entries' quantities (outer: SQLite reads the dispatches first, then
+    their entries by line, instead of every entry)."""
     query = (select(CD.c.vehicle_no, raw(CD.c.dispatched_at), raw(CD.c.gross_wt), CD.c.doc_ref, CD.c.source,
                     CD.c.line_key, CD.c.revision, raw(E.c.dcl_qty))
-             .join(E, and_(E.c.source == CD.c.source, E.c.line_key == CD.c.line_key, E.c.revision == CD.c.revision)))
-    if as_of is not None:
-        query = query.where(E.c.created_at <= as_of, E.c.occurred_at <= as_of)
+             .outerjoin(E, and_(E.c.source == CD.c.source, E.c.line_key == CD.c.line_key,
+                                E.c.revision == CD.c.revision)))
+    return query if as_of is None else query.where(E.c.created_at <= as_of, E.c.occurred_at <= as_of)
+
+
+def dispatches(conn: Connection, vehicles: set[str] | None, as_of: datetime | None = None) -> dict[str, list[Dispatch]]:
+    """Per vehicle its dispatches: live outbound revisions grouped by dispatch time."""
+    query = dispatch_query(as_of)
     found = rows(conn, query) if vehicles is None else (
         r for part in chunks(vehicles) for r in rows(conn, query.where(CD.c.vehicle_no.in_(part))))
     lines: dict[tuple, list] = {}
     for vehicle, at, gross, doc, source, key, rev, qty in found:
+        if qty is None:  # no entry for this revision
+            continue
         line = lines.setdefault((source, key, rev), [vehicle, at, gross, doc, ZERO])
         line[4] += Decimal(qty)
     return _group(lines)

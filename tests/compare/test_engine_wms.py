@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from connector.compare import load_wms
 from connector.compare.engine import compare
 from connector.compare.history import picture
 from connector.config.schema import CompareSection
@@ -184,3 +185,11 @@ def test_show_explains_dispatch_kinds_with_the_vehicle_and_chinese_terms(world):
         "dispatch_without_passport"]
     assert "有单无装车" in text["passport_without_loading"] and "卡口" in text["passport_without_loading"]
     assert "作废/删除 (voided/deleted): HF1" in text["state_mismatch"]
+
+
+def test_dispatch_query_reads_the_dispatches_first_and_their_entries_by_line(world):
+    with world.store.read() as conn:
+        sql = str(load_wms.dispatch_query().compile(conn, compile_kwargs={"literal_binds": True}))
+        plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+    assert plan[0].startswith("SCAN compare_dispatches")  # not every ledger entry
+    assert plan[1].startswith("SEARCH ledger_entries USING INDEX ix_ledger_entries_line")
