@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, Connection, func, select
 
 from connector._gc import collector_paused
-from connector.compare import dirty, lifecycle, list_items, load, periods_store, places_store, screen, units_wms
+from connector.compare import _docs_child, dirty, lifecycle, list_items, load, periods_store, places_store, screen, units_wms
 from connector.compare.rules import KIND_LABELS
 from connector.compare.settings import CompareSection
 from connector.compare.units import Outcome, evaluate
@@ -56,9 +56,18 @@ def _rebuild(conn: Connection, settings: CompareSection, now: datetime, routes, 
 def _rebuild_all(conn: Connection, settings: CompareSection, now: datetime, routes, site: str) -> dict:
     dirty.reset(conn)
     marks = dirty.current_marks(conn)
+    with _docs_child.started(conn) as elsewhere:  # it imports while the screen's queries run
+        return _evaluate_all(conn, marks, settings, now, routes, site, elsewhere)
+
+
+def _evaluate_all(conn: Connection, marks: dict, settings: CompareSection, now: datetime, routes, site: str,
+                  elsewhere) -> dict:
     scope = screen.scope(conn, marks, settings)  # its queries run while the derived tables reset
     units_wms.reset(conn, settings)  # C9's period sums start here: they also give the WMS balances
-    list_items.refill(conn)  # the orphan lists' 料号 (C2), while the screen's queries compute
+    if "docs" in scope:  # the orphan lists' 料号 (C2), from the screen's documents
+        scope["docs"] = _refilling_orphans(conn, scope["docs"])
+    else:
+        list_items.refill(conn)
     balances: dict = {}
 
     def wms_balances() -> dict:  # summed while the rules run; kept as the running balances
@@ -66,10 +75,20 @@ def _rebuild_all(conn: Connection, settings: CompareSection, now: datetime, rout
         balances.update(summed if summed is not None else screen.balances(conn, marks))
         return balances
 
-    outcome = evaluate(conn, None, settings, now, screened=scope, balances=wms_balances)
+    outcome = evaluate(conn, None, settings, now, screened=scope, balances=wms_balances, elsewhere=elsewhere)
     dirty.refill(conn, balances)
     dirty.save_marks(conn, {**marks, **places_store.marks(settings)}, now)
     return apply(conn, outcome, None, now, routes=routes, site=site)
+
+
+def _refilling_orphans(conn: Connection, screened_docs):
+    """The screen's documents, and on the way the orphan lists recorded: lists of the documents with
+    核注清单 lines that no movement names (the only ones that can hold one)."""
+    def docs() -> tuple[dict, set[str]]:
+        found, moved = screened_docs()
+        list_items.refill(conn, {doc for doc in found if doc not in moved})
+        return found, moved
+    return docs
 
 
 def apply(conn: Connection, outcome: Outcome, unit_keys: set[str] | None, now: datetime, *,

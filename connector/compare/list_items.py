@@ -45,7 +45,11 @@ def remember(conn: Connection, docs: set[str]) -> None:
         conn.execute(LI.insert().from_select(["bond_invt_no", "mtnos"], _ITEMS.where(BL.c.bond_invt_no.in_(orphans))))
 
 
-def refill(conn: Connection) -> None:
-    """A rebuild: every orphan list."""
+def refill(conn: Connection, docs: set[str] | None = None) -> None:
+    """A rebuild: every orphan list (`docs`: only those of these documents, when the screen already
+    knows which documents have 核注清单 lines but no movement: no lookup per list then)."""
     conn.execute(LI.delete())
+    if docs is not None:
+        remember(conn, docs)
+        return
     conn.execute(LI.insert().from_select(["bond_invt_no", "mtnos"], _ITEMS.where(BL.c.bond_invt_no.in_(_ORPHANS))))

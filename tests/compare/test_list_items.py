@@ -33,3 +33,16 @@ def test_forget_returns_the_recorded_items_and_drops_the_rows(world):  # noqa: F
     with world.store.begin() as conn:
         assert list_items.forget(conn, {"QD1", "QD9"}) == {"MT-1"}
     assert kept(world) == {}
+
+
+def test_rebuild_records_from_the_screen_the_lists_a_full_refill_records(world):  # noqa: F811
+    world.declare(no="QD1", doc_ref="ASN-1", mtno="MT-1")  # orphan
+    world.declare(no="QD3", doc_ref="ASN-3", mtno="MT-2", stucd="2")  # orphan, rejected
+    world.declare(no="QD2", doc_ref="ASN-2", mtno="MT-2")
+    world.move(line_key="L2", doc_ref="ASN-2")  # named: not an orphan
+    world.move(line_key="L4", doc_ref="ASN-4")  # a document without lists
+    world.compare()  # the first run: a rebuild, from the screen's documents
+    assert kept(world) == {"QD1": "MT-1", "QD3": "MT-2"}
+    with world.store.begin() as conn:
+        list_items.refill(conn)  # every list looked up
+    assert kept(world) == {"QD1": "MT-1", "QD3": "MT-2"}
