@@ -9,6 +9,7 @@ from __future__ import annotations
 import decimal
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field
@@ -56,12 +57,18 @@ class CompareSection(Strict):
         for key in (f"{bws_no}:{gds_seqno}", f"hs:{(gdecd or '')[:2]}"):
             if key in self.tolerances:
                 return self.tolerances[key]
-        return Tolerance(absolute=self.qty_tolerance, relative=self.qty_tolerance_rate)
+        return _default_tolerance(self.qty_tolerance, self.qty_tolerance_rate)
 
     def quantize(self, qty: Decimal) -> Decimal:
         """Declared precision with the configured rounding (never silent: callers keep the residue)."""
         step = Decimal(1).scaleb(-self.declared_precision)
         return qty.quantize(step, rounding=getattr(decimal, self.rounding))
+
+
+@lru_cache(maxsize=64)
+def _default_tolerance(absolute: Decimal, relative: Decimal) -> Tolerance:
+    """The section's own tolerance as a Tolerance (validated once, not once per compared item)."""
+    return Tolerance(absolute=absolute, relative=relative)
 
 
 def within_tolerance(delta: Decimal, reference: Decimal, tol: Tolerance) -> bool:

@@ -12,6 +12,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from connector.model import Discrepancy
 
@@ -68,7 +69,12 @@ def within_window(items: list, times: list[datetime], at: datetime, window: time
 
 
 def window_end(moment: datetime, hours: Decimal) -> datetime:
-    return moment + timedelta(seconds=float(hours * 3600))
+    return moment + _window(hours)
+
+
+@lru_cache(maxsize=64)
+def _window(hours: Decimal) -> timedelta:  # a few configured windows, asked for once per finding
+    return timedelta(seconds=float(hours * 3600))
 
 
 def within(moment: datetime, now: datetime, hours: Decimal) -> bool:

@@ -79,13 +79,13 @@ def _refs(listed: ListItem) -> tuple[str, ...]:
 
 
 def _found(result: RuleResult, kind: str, key: tuple, w: WmsDocItem | None, listed: ListItem | None,
-           expected: Decimal, actual: Decimal, details: dict) -> None:
+           expected: Decimal, actual: Decimal, details: dict, did: str | None = None) -> None:
     base = w or listed
     ledger_no = w.bws_no if w else listed.putrec_no
     seq = w.gds_seqno if w else listed.putrec_seqno
     evidence = (w.evidence if w else ()) + (listed.evidence if listed else ())
     result.found.append(Discrepancy(
-        discrepancy_id(kind, *key), kind, ledger_no, seq, base.gds_mtno,
+        did or discrepancy_id(kind, *key), kind, ledger_no, seq, base.gds_mtno,
         _refs(listed) if listed else tuple(filter(None, [w.doc_ref])), expected_qty=expected, actual_qty=actual,
         delta_qty=actual - expected, unit=w.unit if w else listed.unit, details={**details, "evidence": list(evidence)}))
 
@@ -119,8 +119,9 @@ def compare_item(result: RuleResult, w: WmsDocItem, listed: ListItem, now: datet
         if within_tolerance(delta, listed.signed_qty, s.tolerance_for(w.bws_no, w.gds_seqno, w.gdecd)):
             return
         kind = "quantity_mismatch"
-    if not held(result, discrepancy_id(kind, *key), w.last_occurred_at, now, s.movement_grace_hours):
-        _found(result, kind, key, w, listed, listed.signed_qty, w.qty, details)
+    did = discrepancy_id(kind, *key)
+    if not held(result, did, w.last_occurred_at, now, s.movement_grace_hours):
+        _found(result, kind, key, w, listed, listed.signed_qty, w.qty, details, did)
 
 
 def _item_mismatch(result: RuleResult, w: WmsDocItem, listed: ListItem, now: datetime, s: CompareSection) -> None:
