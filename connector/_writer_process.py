@@ -48,7 +48,7 @@ class ProcessBatchWriter(Writer):
         self.clock, self.counts = clock, Counter()
         self.error: BaseException | None = None
         self._child = subprocess.Popen([sys.executable, "-m", "connector._writer_process"], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, env=child_env(), close_fds=True,
+                                       stdout=subprocess.PIPE, env=_child_env(), close_fds=True,
                                        start_new_session=True)  # a terminal's Ctrl-C is the sync's to handle
         _widen(self._child.stdin)
         self._answers: threading.Thread | None = None
@@ -143,7 +143,7 @@ def _widen(pipe) -> None:
         pass
 
 
-def child_env() -> dict[str, str]:
+def _child_env() -> dict[str, str]:
     """The parent's import path, so the child finds the connector wherever the parent did."""
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p or os.getcwd() for p in sys.path)}
 

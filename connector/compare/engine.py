@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, Connection, func, select
 
 from connector._gc import collector_paused
-from connector.compare import _docs_child, dirty, lifecycle, list_items, load, periods_store, places_store, screen, units_wms
+from connector.compare import dirty, lifecycle, list_items, load, periods_store, places_store, screen, units_wms
 from connector.compare.rules import KIND_LABELS
 from connector.compare.settings import CompareSection
 from connector.compare.units import Outcome, evaluate
@@ -56,12 +56,6 @@ def _rebuild(conn: Connection, settings: CompareSection, now: datetime, routes, 
 def _rebuild_all(conn: Connection, settings: CompareSection, now: datetime, routes, site: str) -> dict:
     dirty.reset(conn)
     marks = dirty.current_marks(conn)
-    with _docs_child.started(conn) as elsewhere:  # it imports while the screen's queries run
-        return _evaluate_all(conn, marks, settings, now, routes, site, elsewhere)
-
-
-def _evaluate_all(conn: Connection, marks: dict, settings: CompareSection, now: datetime, routes, site: str,
-                  elsewhere) -> dict:
     scope = screen.scope(conn, marks, settings)  # its queries run while the derived tables reset
     units_wms.reset(conn, settings)  # C9's period sums start here: they also give the WMS balances
     if "docs" in scope:  # the orphan lists' 料号 (C2), from the screen's documents
@@ -75,7 +69,7 @@ def _evaluate_all(conn: Connection, marks: dict, settings: CompareSection, now: 
         balances.update(summed if summed is not None else screen.balances(conn, marks))
         return balances
 
-    outcome = evaluate(conn, None, settings, now, screened=scope, balances=wms_balances, elsewhere=elsewhere)
+    outcome = evaluate(conn, None, settings, now, screened=scope, balances=wms_balances)
     dirty.refill(conn, balances)
     dirty.save_marks(conn, {**marks, **places_store.marks(settings)}, now)
     return apply(conn, outcome, None, now, routes=routes, site=site)

@@ -83,20 +83,14 @@ BALANCES = (
     "max(occurred_at) FROM ledger_entries INDEXED BY ix_ledger_entries_item WHERE id <= ? GROUP BY bws_no, gds_seqno")
 
 
-def store_file(conn: Connection) -> str | None:
-    """The SQLite store file, when it is large enough for the rebuild's child processes to pay."""
-    path = conn.engine.url.database if conn.dialect.name == "sqlite" else None
-    return None if not path or path == ":memory:" or os.path.getsize(path) < CHILD_MIN_BYTES else path
-
-
 def run_all(conn: Connection, jobs: dict[str, tuple[str, tuple]]) -> dict[str, Callable[[], list[tuple]]]:
     """Start read-only queries; each result is fetched by calling it. On a SQLite file of some size
     they run one per core in the order given, each in its own child process (_sqlchild.py: threads
     here would fight the rules for the GIL), so the caller's Python work and the queries share the
     cores. Every query is bounded by the watermarks or checked against them, so reading a later
     snapshot than `conn` is harmless."""
-    path = store_file(conn)
-    if path is None:  # small: in line
+    path = conn.engine.url.database
+    if not path or path == ":memory:" or os.path.getsize(path) < CHILD_MIN_BYTES:  # small: in line
         done = {name: list(conn.exec_driver_sql(sql, params)) for name, (sql, params) in jobs.items()}
         return {name: (lambda rows=rows: rows) for name, rows in done.items()}
     pool = ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 2))  # in the order given: a child each

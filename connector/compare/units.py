@@ -68,40 +68,31 @@ class Outcome:
 
 
 def evaluate(conn: Connection, units: Units | None, settings: CompareSection, now: datetime,
-             as_of: datetime | None = None, balances: dict | None = None, screened: dict | None = None,
-             elsewhere=None) -> Outcome:
+             as_of: datetime | None = None, balances: dict | None = None, screened: dict | None = None) -> Outcome:
     """Run every rule over the units (None = all); `balances` overrides the stored WMS balances;
-    `screened` (a rebuild, units None): per unit kind the keys the screen could not clear;
-    `elsewhere`: a rebuild's child process for the documents (_docs_child.py)."""
+    `screened` (a rebuild, units None): per unit kind the keys the screen could not clear."""
     out, cache, scope = Outcome(), {}, screened or {}
     pick = (lambda kind: scope[kind]() if kind in scope else None) if units is None else \
         (lambda kind: getattr(units, kind))
-    pending = None
     if units is None and "docs" in scope:
         docs, moved_docs = scope["docs"]()
-        pending = elsewhere.submit(docs, moved_docs, settings, now) if elsewhere and as_of is None else None
-        if pending is None:
-            load.want(conn, docs)
-            documents(conn, out, set(docs), settings, now, as_of, docs, moved_docs)
+        load.want(conn, docs)
+        _documents(conn, out, set(docs), settings, now, as_of, docs, moved_docs)
     else:
-        documents(conn, out, pick("docs"), settings, now, as_of)
+        _documents(conn, out, pick("docs"), settings, now, as_of)
     _unreferenced(conn, out, pick("norefs"), settings, now, as_of)
     _balances(conn, out, pick("lines"), settings, now, as_of, balances() if callable(balances) else balances)
     units_gate.evaluate_lists(conn, out, pick("lists"), settings, now, as_of, cache)
     units_gate.evaluate_gates(conn, out, pick("gates"), settings, as_of, cache)
     units_gate.evaluate_bills(conn, out, pick("bills"), settings, now, as_of)
     units_wms.evaluate(conn, out, None if units is None else units.more, settings, now, as_of)
-    if pending is not None:  # the documents' findings, evaluated meanwhile
-        found, held = pending()
-        out.found += found
-        out.held.update(held)
     return out
 
 
-def documents(conn, out: Outcome, docs, settings: CompareSection, now: datetime, as_of,
-              items: dict | None = None, moved_docs: set[str] = frozenset()) -> None:
-    """C2/C8 per document. `items`: per document the 料号 to load (None: all); `moved_docs`:
-    documents some movement names even where those items were not loaded (their lists are not orphans)."""
+def _documents(conn, out: Outcome, docs, settings: CompareSection, now: datetime, as_of,
+               items: dict | None = None, moved_docs: set[str] = frozenset()) -> None:
+    """`items`: per document the 料号 to load (None: all); `moved_docs`: documents some movement
+    names even where those items were not loaded (their lists are not orphans)."""
     if docs is not None and not docs:
         return
     moved, declared = defaultdict(list), defaultdict(list)
