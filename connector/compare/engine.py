@@ -50,7 +50,10 @@ def _tick(conn: Connection, marks: dict, settings: CompareSection, now: datetime
 
 def _rebuild(conn: Connection, settings: CompareSection, now: datetime, routes, site: str) -> dict:
     with collector_paused():  # a rebuild makes millions of objects that form no cycles (connector/_gc.py)
-        return _rebuild_all(conn, settings, now, routes, site)
+        try:
+            return _rebuild_all(conn, settings, now, routes, site)
+        finally:
+            screen.release(conn)
 
 
 def _rebuild_all(conn: Connection, settings: CompareSection, now: datetime, routes, site: str) -> dict:

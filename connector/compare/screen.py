@@ -26,6 +26,7 @@ from connector.compare import _sqlchild, load
 from connector.compare.rules.inputs import WmsBalance
 from connector.compare.settings import CompareSection
 
+POOL = "compare_query_pool"  # conn.info key: (transaction, executor)
 CHILD_MIN_BYTES = 32 << 20  # a smaller store is read in line: starting processes would cost more
 ITEM, FIELD = "\x1e", "\x1f"
 _I, _F = f"'{ITEM}'", f"'{FIELD}'"  # as SQL literals: cheaper per row than char(30), char(31)
@@ -85,18 +86,34 @@ BALANCES = (
 
 def run_all(conn: Connection, jobs: dict[str, tuple[str, tuple]]) -> dict[str, Callable[[], list[tuple]]]:
     """Start read-only queries; each result is fetched by calling it. On a SQLite file of some size
-    they run one per core in the order given, each in its own child process (_sqlchild.py: threads
-    here would fight the rules for the GIL), so the caller's Python work and the queries share the
-    cores. Every query is bounded by the watermarks or checked against them, so reading a later
-    snapshot than `conn` is harmless."""
+    they run one per core, each in its own child process (_sqlchild.py: threads here would fight the
+    rules for the GIL), so the caller's Python work and the queries share the cores; in the order
+    given, and behind the queries of earlier calls in the same transaction (the rebuild's screen
+    first, then C9's period sums, which are needed later). Every query is bounded by the watermarks
+    or checked against them, so reading a later snapshot than `conn` is harmless."""
     path = conn.engine.url.database
     if not path or path == ":memory:" or os.path.getsize(path) < CHILD_MIN_BYTES:  # small: in line
         done = {name: list(conn.exec_driver_sql(sql, params)) for name, (sql, params) in jobs.items()}
         return {name: (lambda rows=rows: rows) for name, rows in done.items()}
-    pool = ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 2))  # in the order given: a child each
+    pool = _pool(conn)
     futures = {name: pool.submit(_sqlchild.query, path, sql, params) for name, (sql, params) in jobs.items()}
-    pool.shutdown(wait=False)
     return {name: f.result for name, f in futures.items()}
+
+
+def _pool(conn: Connection) -> ThreadPoolExecutor:
+    """The transaction's queue of child queries, one worker per core (`release` ends it)."""
+    transaction, pool = conn.info.get(POOL, (None, None))
+    if pool is None or transaction is not conn.get_transaction():
+        pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="compare-query")
+        conn.info[POOL] = (conn.get_transaction(), pool)
+    return pool
+
+
+def release(conn: Connection) -> None:
+    """After a rebuild (also a failed one): no new child starts; those running finish unwaited."""
+    _, pool = conn.info.pop(POOL, (None, None))
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _differing(wsig: str | None, lsig: str | None) -> set[str] | None:

@@ -181,3 +181,30 @@ def test_item_repeated_with_other_quantities_is_loaded_whole_and_equal_repeats_a
     listed = sig(("MT-1", "007", "5"), ("MT-1", "007", "4"), ("MT-2", "007", "1"))
     assert screen._differing(sig(("MT-1", "007", "5"), ("MT-1", "007", "3"), ("MT-2", "007", "1")), listed) == {"MT-1"}
     assert screen._differing(sig(("MT-1", "007", "4"), ("MT-1", "007", "5")), listed) == {"MT-2"}
+
+
+def test_queries_of_later_calls_queue_behind_earlier_ones_until_released(world, monkeypatch):
+    monkeypatch.setattr(screen, "CHILD_MIN_BYTES", 0)
+    monkeypatch.setattr(screen.os, "cpu_count", lambda: 1)  # one worker: the order is observable
+    ran, query = [], screen._sqlchild.query
+    monkeypatch.setattr(screen._sqlchild, "query", lambda path, sql, params: ran.append(sql) or query(path, sql, params))
+    with world.store.begin() as conn:
+        first = screen.run_all(conn, {"a": ("SELECT 1", ()), "b": ("SELECT 2", ())})
+        second = screen.run_all(conn, {"c": ("SELECT 3", ())})
+        pool = conn.info[screen.POOL][1]
+        assert (second["c"](), first["a"](), first["b"]()) == ([(3,)], [(1,)], [(2,)])
+        assert ran == ["SELECT 1", "SELECT 2", "SELECT 3"]
+        screen.release(conn)
+        assert screen.POOL not in conn.info and pool._shutdown
+        assert screen.run_all(conn, {"d": ("SELECT 4", ())})["d"]() == [(4,)]  # a new queue
+        screen.release(conn)
+
+
+def test_rebuild_releases_its_query_queue_also_when_it_fails(world, monkeypatch):
+    monkeypatch.setattr(screen, "CHILD_MIN_BYTES", 0)
+    released = []
+    monkeypatch.setattr(screen, "release", lambda conn: released.append(screen.POOL in conn.info))
+    monkeypatch.setattr(screen, "screened_docs", lambda *a: (_ for _ in ()).throw(RuntimeError("rules broke")))
+    with pytest.raises(RuntimeError, match="rules broke"):
+        compare(world.store, CompareSection(), routes={}, site="s", clock=world.clock, log=world.log, rebuild=True)
+    assert released == [True]
