@@ -167,12 +167,17 @@ def _remembered(conn: Connection, changed: set[str], linked: dict[str, set[str]]
     return old
 
 
-def refill(conn: Connection, balances: dict) -> None:
-    """After a reset: the running balances in bulk, list documents and passport links by SQL."""
+def refill_balances(conn: Connection, balances: dict) -> None:
+    """After a reset: the running balances, in bulk."""
     if balances:
         conn.execute(CB.insert(), [{"bws_no": b, "gds_seqno": str(s), "gds_mtno": x.gds_mtno, "unit": x.unit,
                                     "qty": x.qty, "last_occurred_at": x.last_occurred_at}
                                    for (b, s), x in balances.items()])
+
+
+def refill_links(conn: Connection) -> None:
+    """After a reset: list documents and passport links, by SQL (no rule reads them in a rebuild:
+    ticks do, to find what a changed list or passport dirties)."""
     conn.execute(LD.insert().from_select(["bond_invt_no", "doc_ref"], select(H.c.bond_invt_no, H.c.etps_inner_invt_no)))
     links = (select(LK.c.passport_no, LK.c.rlt_no).where(LK.c.rlt_tb_typecd == load_gate.LIST_LINK).distinct())
     conn.execute(PLK.insert().from_select(["passport_no", "bond_invt_no"], links))

@@ -61,6 +61,7 @@ def _rebuild_all(conn: Connection, settings: CompareSection, now: datetime, rout
     marks = dirty.current_marks(conn)
     scope = screen.scope(conn, marks, settings)  # its queries run while the derived tables reset
     units_wms.reset(conn, settings)  # C9's period sums start here: they also give the WMS balances
+    dirty.refill_links(conn)  # while the screen's queries run
     if "docs" in scope:  # the orphan lists' 料号 (C2), from the screen's documents
         scope["docs"] = _refilling_orphans(conn, scope["docs"])
     else:
@@ -73,7 +74,7 @@ def _rebuild_all(conn: Connection, settings: CompareSection, now: datetime, rout
         return balances
 
     outcome = evaluate(conn, None, settings, now, screened=scope, balances=wms_balances)
-    dirty.refill(conn, balances)
+    dirty.refill_balances(conn, balances)
     dirty.save_marks(conn, {**marks, **places_store.marks(settings)}, now)
     return apply(conn, outcome, None, now, routes=routes, site=site)
 
@@ -127,6 +128,7 @@ def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
     own conversions done once here (a rebuild may open tens of thousands)."""
     if not rows:
         return
+    rows.sort(key=lambda r: r["id"])  # the primary key's order: each page of its index filled once
     if conn.dialect.name != "sqlite":
         conn.execute(D.insert(), rows)
         return
