@@ -5,7 +5,8 @@ key); its reversal (action `reversal`) names it by `reverses_id` and keeps its d
 line, so a revised or deleted conversion line nets out. Unit keys: `conv|<document>`, and
 `convm|<料号>` for the conversions of that 料号 without a document reference (each WMS line of them is
 its own finding, keyed `~<source>:<line_key>`; a unit key by line could outgrow `unit_key`'s 300
-characters). A rebuild reads every conversion (one pass over the entries, filtered by action); a
+characters). A rebuild reads every conversion (one pass over the entries, filtered by action; on a
+SQLite file in the rebuild's queue of child queries, `prefetch`, while the rules run); a
 unit reads its document's entries (`ix_ledger_entries_doc`) or its 料号's (`ix_ledger_entries_mtno`).
 """
 
@@ -16,6 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, select
 
+from connector.compare import screen
 from connector.compare.load import VOID_LIST_STATES, chunks, raw, rows
 from connector.compare.rules.conversion import BOOKED_MARKS, BookedLine, Conversion
 from connector.store.tables import bond_invt_heads as H
@@ -27,6 +29,8 @@ ZERO = Decimal(0)
 T = datetime.fromisoformat
 _COLUMNS = (E.c.id, E.c.reverses_id, E.c.action, E.c.doc_ref, E.c.source, E.c.line_key, E.c.revision, E.c.bws_no,
             E.c.gds_seqno, E.c.gds_mtno, E.c.dcl_unitcd, E.c.direction, raw(E.c.dcl_qty), raw(E.c.occurred_at))
+_EVERY = select(*_COLUMNS).where(E.c.action.in_((*ACTIONS, "reversal")))
+PREFETCHED = "compare_conversions_prefetched"  # conn.info key: (transaction, a rebuild's pending rows)
 
 
 def unit_key(doc_ref: str | None, gds_mtno: str) -> str:
@@ -37,15 +41,30 @@ def conversions(conn: Connection, docs: set[str] | None, mtnos: set[str] | None,
                 as_of: datetime | None = None) -> list[Conversion]:
     """The conversions of these documents and of these 料号 without a document (both None = every
     one), summed per (document or WMS line, 料号, conversion)."""
-    query = select(*_COLUMNS).where(E.c.action.in_((*ACTIONS, "reversal")))
+    query = _EVERY
     if as_of is not None:
         query = query.where(E.c.created_at <= as_of, E.c.occurred_at <= as_of)
     if docs is None and mtnos is None:
-        return _group(rows(conn, query))
+        found = _prefetched(conn) if as_of is None else None
+        return _group(rows(conn, query) if found is None else found)
     found = [r for part in chunks(docs or ()) for r in rows(conn, query.where(E.c.doc_ref.in_(part)))]
     found += [r for part in chunks(mtnos or ()) for r in rows(conn, query.where(
         E.c.gds_mtno.in_(part), E.c.doc_ref.is_(None)))]
     return _group(found)
+
+
+def prefetch(conn: Connection) -> None:
+    """A rebuild on SQLite: every conversion entry read by the child-query queue (screen.run_all)
+    while the rules run, so the rules' thread does not scan the entries for them."""
+    if conn.dialect.name == "sqlite":
+        sql = str(_EVERY.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        conn.info[PREFETCHED] = (conn.get_transaction(), screen.run_all(conn, {"conversions": (sql, ())})["conversions"])
+
+
+def _prefetched(conn: Connection) -> list[tuple] | None:
+    """The rows `prefetch` started in this transaction (once), or None."""
+    transaction, found = conn.info.pop(PREFETCHED, (None, None))
+    return found() if found is not None and transaction is conn.get_transaction() else None
 
 
 def _group(found) -> list[Conversion]:

@@ -168,6 +168,7 @@ def _writeoff_ledgers(conn: Connection, after: int) -> set[str]:
 def reset(conn: Connection, s: CompareSection) -> None:
     """A rebuild: recompute the derived tables from every stored revision (set-based)."""
     periods_store.rebuild(conn, s)
+    load_conversion.prefetch(conn)  # queued behind the period sums
     places_store.refill(conn, s)
     load_wms.refill_dispatches(conn)
     conn.execute(PV.delete())

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from connector.compare import load_conversion, screen
 from connector.compare.explain import explain
 from connector.compare.history import picture
 from connector.config.schema import CompareSection
@@ -148,3 +149,21 @@ def test_document_reference_starting_with_a_tilde_is_still_a_document(world):
     world.compare(settings=S)
     assert unbooked(world) == []
     assert rebuild_changes_nothing(world, S)
+
+
+@pytest.mark.parametrize("in_children", [False, True])
+def test_rebuild_reads_the_conversions_through_the_query_queue_as_the_scan_finds_them(world, monkeypatch,
+                                                                                   in_children):
+    monkeypatch.setattr(screen, "CHILD_MIN_BYTES", 0 if in_children else screen.CHILD_MIN_BYTES)
+    world.move(line_key="C1", qty="4", doc_ref="CV-1", movement_type="to_nb")
+    world.move(line_key="C1", qty="3", doc_ref="CV-1", movement_type="to_nb")  # revised: a reversal and a new entry
+    world.move(line_key="C2", qty="2", doc_ref=None, movement_type="to_b")
+    world.compare(settings=S)
+    with world.store.begin() as conn:
+        scanned = load_conversion.conversions(conn, None, None)
+        load_conversion.prefetch(conn)
+        assert load_conversion.PREFETCHED in conn.info
+        assert load_conversion.conversions(conn, None, None) == scanned and len(scanned) == 2
+        assert load_conversion.PREFETCHED not in conn.info  # taken once
+        screen.release(conn)
+    assert rebuild_changes_nothing(world, S) and len(unbooked(world)) == 2
