@@ -79,15 +79,15 @@ def test_item_without_three_fields_makes_the_whole_document_evaluated():
 def test_screened_docs_skip_equal_documents_and_take_newer_or_odd_ones_whole():
     sig = screen.FIELD.join(("MT-1", "007", "5"))
     other = screen.FIELD.join(("MT-1", "007", "6"))
-    wms = [("EQ", sig, 1, 1), ("NEW", sig, 9, 1), ("ODD", sig + screen.FIELD, 1, 1), ("DIFF", sig, 1, 1),
-           ("ONLY-WMS", sig, 1, 1), ("VOID", sig, 1, 1), ("NULL", sig, 1, 2)]
-    lists = [("EQ", sig, 1, 0, 1), ("NEW", sig, 1, 0, 1), ("ODD", sig, 1, 0, 1), ("DIFF", other, 1, 0, 1),
-             ("ONLY-LIST", sig, 1, 0, 1), ("VOID", sig, 1, 1, 1), ("NULL", sig, 1, 0, 1)]
+    wms = [("EQ", sig, 1, 0), ("NEW", sig, 1, 1), ("ODD", sig + screen.FIELD, 1, 0), ("DIFF", sig, 1, 0),
+           ("ONLY-WMS", sig, 1, 0), ("VOID", sig, 1, 0), ("NULL", sig, 2, 0), ("ODD-BOTH", sig + sig, 1, 0)]
+    lists = [("EQ", sig, 1, 0), ("NEW", sig, 1, 0), ("ODD", sig, 1, 0), ("DIFF", other, 1, 0),
+             ("ONLY-LIST", sig, 1, 0), ("VOID", sig, 1, 1), ("NULL", sig, 1, 0), ("ODD-BOTH", sig + sig, 1, 0)]
     found = {"wms": lambda: wms, "lists": lambda: lists}
-    docs, moved = screen.screened_docs(found, {"entry_id": 5, "receipt_id": 5})
+    docs, moved = screen.screened_docs(found)
     assert docs == {"NEW": None, "ODD": None, "DIFF": {"MT-1"}, "ONLY-WMS": None, "ONLY-LIST": None,
-                    "VOID": None, "NULL": None}
-    assert moved == {"EQ", "NEW", "ODD", "DIFF", "ONLY-WMS", "VOID", "NULL"}
+                    "VOID": None, "NULL": None, "ODD-BOTH": None}
+    assert moved == {"EQ", "NEW", "ODD", "DIFF", "ONLY-WMS", "VOID", "NULL", "ODD-BOTH"}
 
 
 @pytest.mark.parametrize(("sig", "items", "plain"), [
@@ -112,9 +112,9 @@ def test_list_line_with_a_null_field_makes_its_document_evaluated_whole(world):
         conn.execute(insert(bond_invt_lines).values(bond_invt_no="QD2", gds_seqno=2, putrec_seqno=1, gds_mtno=None,
                                                     dcl_unitcd="007", dcl_qty=Decimal(3), receipt_id=1))
     with world.store.read() as conn:
-        found = {name: (lambda rows=list(conn.exec_driver_sql(sql)): rows)
+        found = {name: (lambda rows=list(conn.exec_driver_sql(sql, (10_000,))): rows)
                  for name, sql in (("wms", screen.WMS_SIGNATURES), ("lists", screen.LIST_SIGNATURES))}
-    docs, moved = screen.screened_docs(found, {"entry_id": 10_000, "receipt_id": 10_000})
+    docs, moved = screen.screened_docs(found)
     assert found["wms"]()[1][1] == found["lists"]()[1][1]
     assert docs == {"ASN-2": None} and moved == {"ASN-1", "ASN-2"}
 
@@ -208,3 +208,16 @@ def test_rebuild_releases_its_query_queue_also_when_it_fails(world, monkeypatch)
     with pytest.raises(RuntimeError, match="rules broke"):
         compare(world.store, CompareSection(), routes={}, site="s", clock=world.clock, log=world.log, rebuild=True)
     assert released == [True]
+
+
+def test_signature_rows_flag_what_is_after_the_watermarks_or_rejected(world):
+    world.move(line_key="L1", qty="5", doc_ref="ASN-1")
+    world.declare(no="QD1", doc_ref="ASN-1", qty="5")
+    world.move(line_key="L2", qty="5", doc_ref="ASN-2")
+    world.declare(no="QD2", doc_ref="ASN-2", qty="5", stucd="2")  # rejected
+    with world.store.read() as conn:
+        rows = lambda sql, mark: {r[0]: r[2:] for r in conn.exec_driver_sql(sql, (mark,))}  # noqa: E731
+        assert rows(screen.WMS_SIGNATURES, 10_000) == {"ASN-1": (1, 0), "ASN-2": (1, 0)}
+        assert rows(screen.WMS_SIGNATURES, 0) == {"ASN-1": (1, 1), "ASN-2": (1, 1)}  # entries after the mark
+        assert rows(screen.LIST_SIGNATURES, 10_000) == {"ASN-1": (1, 0), "ASN-2": (1, 1)}
+        assert rows(screen.LIST_SIGNATURES, 0) == {"ASN-1": (1, 1), "ASN-2": (1, 1)}
