@@ -58,7 +58,8 @@ def prefetch(conn: Connection) -> None:
     while the rules run, so the rules' thread does not scan the entries for them."""
     if conn.dialect.name == "sqlite":
         sql = str(_EVERY.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-        conn.info[PREFETCHED] = (conn.get_transaction(), screen.run_all(conn, {"conversions": (sql, ())})["conversions"])
+        found = screen.run_all(conn, {"conversions": (sql, ())})["conversions"]
+        conn.info[PREFETCHED] = (conn.get_transaction(), found)
 
 
 def _prefetched(conn: Connection) -> list[tuple] | None:

@@ -89,8 +89,10 @@ def run_all(conn: Connection, jobs: dict[str, tuple[str, tuple]]) -> dict[str, C
     they run one per core, each in its own child process (_sqlchild.py: threads here would fight the
     rules for the GIL), so the caller's Python work and the queries share the cores; in the order
     given, and behind the queries of earlier calls in the same transaction (the rebuild's screen
-    first, then C9's period sums, which are needed later). Every query is bounded by the watermarks
-    or checked against them, so reading a later snapshot than `conn` is harmless."""
+    first, then C9's period sums and C7's conversions, which are needed later). The rebuild holds the
+    store's write lock, so the children read the state its transaction started from (and never the
+    derived tables it rewrites); the screen's queries are also bounded by, or checked against, the
+    watermarks."""
     path = conn.engine.url.database
     if not path or path == ":memory:" or os.path.getsize(path) < CHILD_MIN_BYTES:  # small: in line
         done = {name: list(conn.exec_driver_sql(sql, params)) for name, (sql, params) in jobs.items()}

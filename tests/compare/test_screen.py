@@ -112,8 +112,9 @@ def test_list_line_with_a_null_field_makes_its_document_evaluated_whole(world):
         conn.execute(insert(bond_invt_lines).values(bond_invt_no="QD2", gds_seqno=2, putrec_seqno=1, gds_mtno=None,
                                                     dcl_unitcd="007", dcl_qty=Decimal(3), receipt_id=1))
     with world.store.read() as conn:
-        found = {name: (lambda rows=list(conn.exec_driver_sql(sql, (10_000,))): rows)
-                 for name, sql in (("wms", screen.WMS_SIGNATURES), ("lists", screen.LIST_SIGNATURES))}
+        wms, lists = (list(conn.exec_driver_sql(sql, (10_000,)))
+                      for sql in (screen.WMS_SIGNATURES, screen.LIST_SIGNATURES))
+    found = {"wms": lambda: wms, "lists": lambda: lists}
     docs, moved = screen.screened_docs(found)
     assert found["wms"]()[1][1] == found["lists"]()[1][1]
     assert docs == {"ASN-2": None} and moved == {"ASN-1", "ASN-2"}
@@ -187,7 +188,7 @@ def test_queries_of_later_calls_queue_behind_earlier_ones_until_released(world, 
     monkeypatch.setattr(screen, "CHILD_MIN_BYTES", 0)
     monkeypatch.setattr(screen.os, "cpu_count", lambda: 1)  # one worker: the order is observable
     ran, query = [], screen._sqlchild.query
-    monkeypatch.setattr(screen._sqlchild, "query", lambda path, sql, params: ran.append(sql) or query(path, sql, params))
+    monkeypatch.setattr(screen._sqlchild, "query", lambda path, sql, args: ran.append(sql) or query(path, sql, args))
     with world.store.begin() as conn:
         first = screen.run_all(conn, {"a": ("SELECT 1", ()), "b": ("SELECT 2", ())})
         second = screen.run_all(conn, {"c": ("SELECT 3", ())})
@@ -216,7 +217,8 @@ def test_signature_rows_flag_what_is_after_the_watermarks_or_rejected(world):
     world.move(line_key="L2", qty="5", doc_ref="ASN-2")
     world.declare(no="QD2", doc_ref="ASN-2", qty="5", stucd="2")  # rejected
     with world.store.read() as conn:
-        rows = lambda sql, mark: {r[0]: r[2:] for r in conn.exec_driver_sql(sql, (mark,))}  # noqa: E731
+        def rows(sql: str, mark: int) -> dict:
+            return {r[0]: r[2:] for r in conn.exec_driver_sql(sql, (mark,))}
         assert rows(screen.WMS_SIGNATURES, 10_000) == {"ASN-1": (1, 0), "ASN-2": (1, 0)}
         assert rows(screen.WMS_SIGNATURES, 0) == {"ASN-1": (1, 1), "ASN-2": (1, 1)}  # entries after the mark
         assert rows(screen.LIST_SIGNATURES, 10_000) == {"ASN-1": (1, 0), "ASN-2": (1, 1)}
