@@ -8,6 +8,7 @@ times are read as their stored text and converted once per row: the text forms a
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -50,43 +51,35 @@ def chunks(keys: Iterable) -> Iterator[list]:
         yield keys[i:i + CHUNK]
 
 
-def want(conn: Connection, items: dict[str, set[str] | None]) -> None:
-    """Fill the temporary table of the (document, 料号) a rebuild reads (料号 NULL: all of them)."""
-    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS compare_want (doc TEXT NOT NULL, mtno TEXT)")
-    conn.exec_driver_sql("DELETE FROM compare_want")
-    pairs = [(doc, m) for doc, ms in items.items() for m in (sorted(ms) if ms is not None else [None])]
-    if pairs:
-        conn.exec_driver_sql("INSERT INTO compare_want VALUES (?, ?)", pairs)
+def wanted_queries(items: dict[str, set[str] | None]) -> dict[str, tuple[str, tuple]]:
+    """SQLite queries (run_all jobs: "entries", "lists") of the movements and 核注清单 lines of the
+    (document, 料号) a rebuild reads (料号 None: all of them); the pairs travel as one JSON text."""
+    pairs = [[doc, m] for doc, ms in items.items() for m in (sorted(ms) if ms is not None else [None])]
+    text = json.dumps(pairs, ensure_ascii=False)
+    return {"entries": (ENTRIES_WANTED, (text,)), "lists": (LISTS_WANTED, (text,))}
 
 
-def _wanted_by_join(conn: Connection, items: dict | None, as_of: datetime | None) -> bool:
-    return items is not None and as_of is None and conn.dialect.name == "sqlite"
-
-
+_WANT = ("WITH w(doc, mtno) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)) ")
 _WANT_ITEM = "(w.mtno IS NULL OR {} = w.mtno)"
 _ENTRY_COLUMNS = ("SELECT e.doc_ref, e.gds_mtno, e.bws_no, e.gds_seqno, e.dcl_unitcd, e.dcl_qty, e.occurred_at, "
-                  "e.source, e.line_key, e.revision, e.gdecd FROM compare_want w CROSS JOIN ledger_entries e ")
+                  "e.source, e.line_key, e.revision, e.gdecd FROM w CROSS JOIN ledger_entries e ")
 ENTRIES_WANTED = (  # CROSS JOIN: SQLite keeps this order (the wanted pairs, then the (doc_ref, 料号) index)
-    _ENTRY_COLUMNS + "ON e.doc_ref = w.doc AND e.gds_mtno = w.mtno WHERE e.needs_list = 1 UNION ALL "
+    _WANT + _ENTRY_COLUMNS + "ON e.doc_ref = w.doc AND e.gds_mtno = w.mtno WHERE e.needs_list = 1 UNION ALL "
     + _ENTRY_COLUMNS + "ON e.doc_ref = w.doc WHERE w.mtno IS NULL AND e.needs_list = 1")
 LISTS_WANTED = (
-    "SELECT l.bond_invt_no, l.gds_seqno, l.putrec_seqno, l.gds_mtno, l.dcl_unitcd, l.dcl_qty, h.etps_inner_invt_no, "
-    "h.impexp_markcd, h.putrec_no, h.invt_stucd, h.invt_dcl_time, h.updated_at, l.receipt_id FROM compare_want w "
-    "CROSS JOIN bond_invt_heads h ON h.etps_inner_invt_no = w.doc CROSS JOIN bond_invt_lines l "
+    _WANT + "SELECT l.bond_invt_no, l.gds_seqno, l.putrec_seqno, l.gds_mtno, l.dcl_unitcd, l.dcl_qty, "
+    "h.etps_inner_invt_no, h.impexp_markcd, h.putrec_no, h.invt_stucd, h.invt_dcl_time, h.updated_at, l.receipt_id "
+    "FROM w CROSS JOIN bond_invt_heads h ON h.etps_inner_invt_no = w.doc CROSS JOIN bond_invt_lines l "
     "ON l.bond_invt_no = h.bond_invt_no AND " + _WANT_ITEM.format("coalesce(l.gds_mtno, '')"))
 
 
 def _entries(conn: Connection, column, keys, extra, as_of: datetime | None, items: dict | None = None):
-    """`items`: document -> the 料号 wanted (None = all): on SQLite joined with `compare_want` (see
-    `want`), elsewhere filtered here, before any conversion."""
+    """`items`: document -> the 料号 wanted (None = all), filtered here before any conversion."""
     cols = (E.c.doc_ref, E.c.gds_mtno, E.c.bws_no, E.c.gds_seqno, E.c.dcl_unitcd, raw(E.c.dcl_qty),
             raw(E.c.occurred_at), E.c.source, E.c.line_key, E.c.revision, E.c.gdecd)
     base = select(*cols).where(E.c.needs_list.is_(True), extra)
     if as_of is not None:
         base = base.where(E.c.created_at <= as_of, E.c.occurred_at <= as_of)
-    if _wanted_by_join(conn, items, as_of):
-        yield from conn.exec_driver_sql(ENTRIES_WANTED).cursor
-        return
     if keys is None:
         yield from rows(conn, base)
         return
@@ -100,11 +93,12 @@ def wanted(items: dict | None, doc: str, mtno: str) -> bool:
 
 
 def doc_items(conn: Connection, docs: set[str] | None, as_of: datetime | None = None,
-              items: dict | None = None) -> list[WmsDocItem]:
+              items: dict | None = None, found: list[tuple] | None = None) -> list[WmsDocItem]:
     """Movements that need a 核注清单 and name a document, summed per (document, 料号)
-    (`items`: per document the 料号 to read, None = all)."""
+    (`items`: per document the 料号 to read, None = all; `found`: their rows, already read by
+    `wanted_queries`)."""
     groups: dict[tuple, list] = defaultdict(lambda: [None, ZERO, "", set(), []])
-    for r in _entries(conn, E.c.doc_ref, docs, E.c.doc_ref.is_not(None), as_of, items):
+    for r in found if found is not None else _entries(conn, E.c.doc_ref, docs, E.c.doc_ref.is_not(None), as_of, items):
         g = groups[(r[0], r[1])]
         g[0] = g[0] or r
         g[1] += Decimal(r[5])
@@ -143,11 +137,12 @@ def _list_item(r) -> ListItem:
 
 
 def list_items(conn: Connection, docs: set[str] | None, as_of: datetime | None = None,
-               items: dict | None = None) -> list[ListItem]:
-    """核注清单 lines per document, void (rejected / deleted) ones flagged, not dropped."""
+               items: dict | None = None, found: list[tuple] | None = None) -> list[ListItem]:
+    """核注清单 lines per document, void (rejected / deleted) ones flagged, not dropped (`found`:
+    their rows, already read by `wanted_queries`)."""
+    if found is not None:
+        return [_list_item(r) for r in found]
     query = _list_query(as_of)
-    if _wanted_by_join(conn, items, as_of):
-        return [_list_item(r) for r in conn.exec_driver_sql(LISTS_WANTED).cursor]
     found = rows(conn, query) if docs is None else (
         r for part in chunks(docs) for r in rows(conn, query.where(H.c.etps_inner_invt_no.in_(part))))
     return [_list_item(r) for r in found if wanted(items, r[6], r[3] or "")]

@@ -169,7 +169,8 @@ def scope(conn: Connection, marks: dict[str, int], s: CompareSection) -> dict[st
     lists = lambda: ({no for no, closed, live in found["candidates"]() if closed or not live}
                      | {no for (no,) in found["over"]()})
     return {"docs": lambda: screened_docs(found), "lists": lists,
-            "gates": lambda: {no for (no,) in found["gates"]()}}
+            "gates": lambda: {no for (no,) in found["gates"]()},
+            "doc_rows": lambda items: run_all(conn, load.wanted_queries(items))}
 
 
 def balances(conn: Connection, marks: dict[str, int]) -> dict[tuple[str, int], WmsBalance]:

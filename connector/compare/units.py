@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import Connection
 
@@ -74,10 +75,11 @@ def evaluate(conn: Connection, units: Units | None, settings: CompareSection, no
     out, cache, scope = Outcome(), {}, screened or {}
     pick = (lambda kind: scope[kind]() if kind in scope else None) if units is None else \
         (lambda kind: getattr(units, kind))
-    if units is None and "docs" in scope:
-        docs, moved_docs = scope["docs"]()
-        load.want(conn, docs)
-        _documents(conn, out, set(docs), settings, now, as_of, docs, moved_docs)
+    later = None
+    if units is None and "docs" in scope:  # a rebuild: the screened documents' rows are read by the
+        docs, moved_docs = scope["docs"]()  # query children while the other rules run, then compared
+        found = scope["doc_rows"](docs)
+        later = partial(_documents, conn, out, set(docs), settings, now, as_of, docs, moved_docs, found)
     else:
         _documents(conn, out, pick("docs"), settings, now, as_of)
     _unreferenced(conn, out, pick("norefs"), settings, now, as_of)
@@ -86,19 +88,22 @@ def evaluate(conn: Connection, units: Units | None, settings: CompareSection, no
     units_gate.evaluate_gates(conn, out, pick("gates"), settings, as_of, cache)
     units_gate.evaluate_bills(conn, out, pick("bills"), settings, now, as_of)
     units_wms.evaluate(conn, out, None if units is None else units.more, settings, now, as_of)
+    if later is not None:
+        later()
     return out
 
 
 def _documents(conn, out: Outcome, docs, settings: CompareSection, now: datetime, as_of,
-               items: dict | None = None, moved_docs: set[str] = frozenset()) -> None:
+               items: dict | None = None, moved_docs: set[str] = frozenset(), found: dict | None = None) -> None:
     """`items`: per document the 料号 to load (None: all); `moved_docs`: documents some movement
-    names even where those items were not loaded (their lists are not orphans)."""
+    names even where those items were not loaded (their lists are not orphans); `found`: the
+    `load.wanted_queries` results, called for their rows."""
     if docs is not None and not docs:
         return
     moved, declared = defaultdict(list), defaultdict(list)
-    for w in load.doc_items(conn, docs, as_of, items):
+    for w in load.doc_items(conn, docs, as_of, items, found["entries"]() if found else None):
         moved[w.doc_ref].append(w)
-    for line in load.list_items(conn, docs, as_of, items):
+    for line in load.list_items(conn, docs, as_of, items, found["lists"]() if found else None):
         declared[line.etps_inner_invt_no].append(line)
     covered = _covered_orphans(conn, set(moved) | moved_docs, declared, settings, as_of)
     for doc in sorted(set(moved) | set(declared)):
