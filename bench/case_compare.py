@@ -34,6 +34,7 @@ def bench_full(tmp: Path) -> Iterator[str]:
     data.make_store(path)
     data.add_entries(path, 0, ENTRIES)
     data.add_lists(path, ENTRIES // data.ITEMS_PER_DOC, min(100_000, ENTRIES // data.ITEMS_PER_DOC))
+    os.sync()  # the generated store written out first: its writeback would fall into the timed run
     ours = _child("full", str(path))
     pandas = _child("pandas", str(path))
     rows = 2 * ENTRIES
@@ -51,6 +52,7 @@ def _tick_seconds(tmp: Path, history: int) -> float:
     data.make_store(path)
     data.add_entries(path, 0, history)
     data.add_lists(path, history // data.ITEMS_PER_DOC, 0)
+    os.sync()
     return _child("tick", str(path), str(history), str(TICK))["seconds"]
 
 
