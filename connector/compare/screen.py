@@ -30,14 +30,16 @@ POOL = "compare_query_pool"  # conn.info key: (transaction, executor)
 CHILD_MIN_BYTES = 32 << 20  # a smaller store is read in line: starting processes would cost more
 ITEM, FIELD = "\x1e", "\x1f"
 _I, _F = f"'{ITEM}'", f"'{FIELD}'"  # as SQL literals: cheaper per row than char(30), char(31)
-WMS_SIGNATURES = (  # (document, signature, items, anything after the entry watermark)
-    f"SELECT doc_ref, group_concat(gds_mtno || {_F} || dcl_unitcd || {_F} || dcl_qty, {_I}), count(*), "
+WMS_SIGNATURES = (  # (document, signature, items, anything after the entry watermark); an item: qty, 料号, unit
+    f"SELECT doc_ref, group_concat(dcl_qty || {_F} || gds_mtno || {_F} || dcl_unitcd, {_I}), count(*), "
     "max(id) > ? FROM ledger_entries WHERE needs_list = 1 AND doc_ref IS NOT NULL GROUP BY doc_ref")
 LIST_SIGNATURES = (  # (document, signature, items, after the receipt watermark or rejected / deleted)
-    f"SELECT h.etps_inner_invt_no, group_concat(l.gds_mtno || {_F} || l.dcl_unitcd || {_F} || "
-    f"iif(h.impexp_markcd = 'E', '-', '') || l.dcl_qty, {_I}), count(*), coalesce(max(max(h.receipt_id, "
-    "l.receipt_id)) > ? OR max(h.invt_stucd IN ('2', '3')), 0) FROM bond_invt_heads h JOIN bond_invt_lines l "
-    "ON l.bond_invt_no = h.bond_invt_no WHERE h.etps_inner_invt_no IS NOT NULL GROUP BY h.etps_inner_invt_no")
+    f"SELECT h.etps_inner_invt_no, group_concat(iif(h.impexp_markcd = 'E', '-' || replace(g.sig, {_I}, {_I} || '-'), "
+    f"g.sig), {_I}), sum(g.n), coalesce(max(max(h.receipt_id, g.receipt)) > ? OR max(h.invt_stucd IN ('2', '3')), 0) "
+    f"FROM (SELECT bond_invt_no, group_concat(dcl_qty || {_F} || gds_mtno || {_F} || dcl_unitcd, {_I}) AS sig, "
+    "count(*) AS n, max(receipt_id) AS receipt FROM bond_invt_lines GROUP BY bond_invt_no) g "  # per list, no join:
+    "JOIN bond_invt_heads h ON h.bond_invt_no = g.bond_invt_no "  # an export list's sign put before each of its items
+    "WHERE h.etps_inner_invt_no IS NOT NULL GROUP BY h.etps_inner_invt_no")
 LIVE = "coalesce(p.stucd, '') NOT IN ('5', '6') AND coalesce(p.dcl_typecd, '') <> '3'"
 LIST_CANDIDATES = (  # C3/C8: closed with a live passport, no live passport, or trucks above a line
     "SELECT k.rlt_no, max(h.vrfded_markcd IN ('2', '3')), max(" + LIVE + ") "
@@ -128,7 +130,7 @@ def _differing(wsig: str | None, lsig: str | None) -> set[str] | None:
     changed = moved_set ^ listed_set
     if len(moved_set) != len(moved) or len(listed_set) != len(listed) or any(x.count(FIELD) != 2 for x in changed):
         return None
-    return {x.partition(FIELD)[0] for x in changed}
+    return {x.split(FIELD)[1] for x in changed}  # quantity, 料号, unit
 
 
 def _plain(sig: str | None, items: int) -> bool:

@@ -19,6 +19,11 @@ from tests.support.wms import log  # noqa: F401
 ODD_QUANTITIES = ["5", "-5", "2.25", "-0.5", "0.000000001", "0.1234567891", "123456789012345", "0"]
 
 
+def signature(*items: tuple) -> str:
+    """A signature of items given as (料号, unit, quantity), written in the screen's order (quantity first)."""
+    return screen.ITEM.join(screen.FIELD.join((x[2], x[0], x[1]) if len(x) == 3 else x) for x in items)
+
+
 @pytest.fixture
 def world(tmp_path, log):  # noqa: F811
     w = World(tmp_path, log)
@@ -60,7 +65,7 @@ def test_balances_from_the_period_sums_equal_python_sums_over_several_periods(wo
 
 
 def test_only_items_that_differ_are_left_for_the_rules():
-    sig = lambda *items: screen.ITEM.join(screen.FIELD.join(x) for x in items)
+    sig = signature
     same = sig(("MT-1", "007", "5"), ("MT-2", "007", "-3"))
     assert screen._differing(same, sig(("MT-2", "007", "-3"), ("MT-1", "007", "5"))) == set()
     assert screen._differing(same, sig(("MT-1", "007", "5"), ("MT-2", "007", "3"))) == {"MT-2"}
@@ -69,7 +74,7 @@ def test_only_items_that_differ_are_left_for_the_rules():
 
 
 def test_item_without_three_fields_makes_the_whole_document_evaluated():
-    sig = lambda *items: screen.ITEM.join(screen.FIELD.join(x) for x in items)
+    sig = signature
     same = sig(("MT-1", "007", "5"))
     assert screen._differing(same, sig(("MT-1", "007"))) is None
     assert screen._differing(sig(("MT-1", "007", "5", "x")), same) is None
@@ -77,8 +82,7 @@ def test_item_without_three_fields_makes_the_whole_document_evaluated():
 
 
 def test_screened_docs_skip_equal_documents_and_take_newer_or_odd_ones_whole():
-    sig = screen.FIELD.join(("MT-1", "007", "5"))
-    other = screen.FIELD.join(("MT-1", "007", "6"))
+    sig, other = signature(("MT-1", "007", "5")), signature(("MT-1", "007", "6"))
     wms = [("EQ", sig, 1, 0), ("NEW", sig, 1, 1), ("ODD", sig + screen.FIELD, 1, 0), ("DIFF", sig, 1, 0),
            ("ONLY-WMS", sig, 1, 0), ("VOID", sig, 1, 0), ("NULL", sig, 2, 0), ("ODD-BOTH", sig + sig, 1, 0)]
     lists = [("EQ", sig, 1, 0), ("NEW", sig, 1, 0), ("ODD", sig, 1, 0), ("DIFF", other, 1, 0),
@@ -178,7 +182,7 @@ def test_summed_balance_prints_like_the_stored_quantity_read_back(qty):
 
 
 def test_item_repeated_with_other_quantities_is_loaded_whole_and_equal_repeats_are_not():
-    sig = lambda *items: screen.ITEM.join(screen.FIELD.join(x) for x in items)
+    sig = signature
     listed = sig(("MT-1", "007", "5"), ("MT-1", "007", "4"), ("MT-2", "007", "1"))
     assert screen._differing(sig(("MT-1", "007", "5"), ("MT-1", "007", "3"), ("MT-2", "007", "1")), listed) == {"MT-1"}
     assert screen._differing(sig(("MT-1", "007", "4"), ("MT-1", "007", "5")), listed) == {"MT-2"}
@@ -223,3 +227,16 @@ def test_signature_rows_flag_what_is_after_the_watermarks_or_rejected(world):
         assert rows(screen.WMS_SIGNATURES, 0) == {"ASN-1": (1, 1), "ASN-2": (1, 1)}  # entries after the mark
         assert rows(screen.LIST_SIGNATURES, 10_000) == {"ASN-1": (1, 0), "ASN-2": (1, 1)}
         assert rows(screen.LIST_SIGNATURES, 0) == {"ASN-1": (1, 1), "ASN-2": (1, 1)}
+
+
+def test_export_list_signature_signs_each_of_its_items_and_an_import_list_none(world):
+    world.declare(no="QD1", doc_ref="SO-1", qty="5", io="E")
+    world.declare(no="QD2", doc_ref="ASN-2", qty="5", io="I")
+    with world.store.begin() as conn:
+        for no in ("QD1", "QD2"):
+            conn.execute(insert(bond_invt_lines).values(bond_invt_no=no, gds_seqno=2, putrec_seqno=1, gds_mtno="MT-2",
+                                                        dcl_unitcd="007", dcl_qty=Decimal("2.5"), receipt_id=1))
+    with world.store.read() as conn:
+        found = {r[0]: r[1:3] for r in conn.exec_driver_sql(screen.LIST_SIGNATURES, (10_000,))}
+    assert found == {"SO-1": (signature(("MT-1", "007", "-5"), ("MT-2", "007", "-2.5")), 2),
+                     "ASN-2": (signature(("MT-1", "007", "5"), ("MT-2", "007", "2.5")), 2)}
