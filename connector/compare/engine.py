@@ -62,10 +62,6 @@ def _rebuild_all(conn: Connection, settings: CompareSection, now: datetime, rout
     scope = screen.scope(conn, marks, settings)  # its queries run while the derived tables reset
     units_wms.reset(conn, settings)  # C9's period sums start here: they also give the WMS balances
     dirty.refill_links(conn)  # while the screen's queries run
-    if "docs" in scope:  # the orphan lists' 料号 (C2), from the screen's documents
-        scope["docs"] = _refilling_orphans(conn, scope["docs"])
-    else:
-        list_items.refill(conn)
     balances: dict = {}
 
     def wms_balances() -> dict:  # summed while the rules run; kept as the running balances
@@ -74,19 +70,20 @@ def _rebuild_all(conn: Connection, settings: CompareSection, now: datetime, rout
         return balances
 
     outcome = evaluate(conn, None, settings, now, screened=scope, balances=wms_balances)
+    _refill_orphans(conn, scope)
     dirty.refill_balances(conn, balances)
     dirty.save_marks(conn, {**marks, **places_store.marks(settings)}, now)
     return apply(conn, outcome, None, now, routes=routes, site=site)
 
 
-def _refilling_orphans(conn: Connection, screened_docs):
-    """The screen's documents, and on the way the orphan lists recorded: lists of the documents with
-    核注清单 lines that no movement names (the only ones that can hold one)."""
-    def docs() -> tuple[dict, set[str]]:
-        found, moved = screened_docs()
-        list_items.refill(conn, {doc for doc in found if doc not in moved})
-        return found, moved
-    return docs
+def _refill_orphans(conn: Connection, scope: dict) -> None:
+    """The orphan lists' 料号 (C2; read by ticks only): on SQLite the lists of the screen's documents
+    with 核注清单 lines that no movement names (the only ones that can hold one)."""
+    if "docs" not in scope:
+        list_items.refill(conn)
+        return
+    found, moved = scope["docs"]()  # computed once, for the rules
+    list_items.refill(conn, {doc for doc in found if doc not in moved})
 
 
 def apply(conn: Connection, outcome: Outcome, unit_keys: set[str] | None, now: datetime, *,

@@ -30,7 +30,7 @@ T = datetime.fromisoformat
 _COLUMNS = (E.c.id, E.c.reverses_id, E.c.action, E.c.doc_ref, E.c.source, E.c.line_key, E.c.revision, E.c.bws_no,
             E.c.gds_seqno, E.c.gds_mtno, E.c.dcl_unitcd, E.c.direction, raw(E.c.dcl_qty), raw(E.c.occurred_at))
 _EVERY = select(*_COLUMNS).where(E.c.action.in_((*ACTIONS, "reversal")))
-PREFETCHED = "compare_conversions_prefetched"  # conn.info key: (transaction, a rebuild's pending rows)
+PREFETCHED = "compare_conversions_prefetched"  # screen.keep key: a rebuild's pending rows
 
 
 def unit_key(doc_ref: str | None, gds_mtno: str) -> str:
@@ -59,13 +59,13 @@ def prefetch(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
         sql = str(_EVERY.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
         found = screen.run_all(conn, {"conversions": (sql, ())})["conversions"]
-        conn.info[PREFETCHED] = (conn.get_transaction(), found)
+        screen.keep(conn, PREFETCHED, found)
 
 
 def _prefetched(conn: Connection) -> list[tuple] | None:
     """The rows `prefetch` started in this transaction (once), or None."""
-    transaction, found = conn.info.pop(PREFETCHED, (None, None))
-    return found() if found is not None and transaction is conn.get_transaction() else None
+    found = screen.kept(conn, PREFETCHED, pop=True)
+    return None if found is None else found()
 
 
 def _group(found) -> list[Conversion]:

@@ -73,7 +73,7 @@ def _add(out: dict, key: tuple, end: str, direction: str, qty: Decimal) -> None:
 PERIOD_SQL = ("SELECT bws_no, gds_seqno, direction, dcl_qty, count(*), min(gds_mtno), min(dcl_unitcd), "
               "max(occurred_at) FROM ledger_entries INDEXED BY ix_ledger_entries_item WHERE id <= ?{} "
               "GROUP BY bws_no, gds_seqno, direction, dcl_qty")  # the index holds every column: read alone
-PENDING = "compare_periods_pending"  # conn.info key: the rebuild's sums still being computed
+PENDING = "compare_periods_pending"  # screen.keep key: (the rebuild's pending sums, the last entry id)
 
 
 def rebuild(conn: Connection, s: CompareSection) -> None:
@@ -91,7 +91,7 @@ def rebuild(conn: Connection, s: CompareSection) -> None:
     def pending() -> dict[str, tuple[str, list]]:
         return {_label(a): (_label(b), found[_label(a)]()) for a, b in periods}
 
-    conn.info[PENDING] = (conn.get_transaction(), pending, upto)
+    screen.keep(conn, PENDING, (pending, upto))
 
 
 def _job(start: datetime, end: datetime, upto: int, bounded: bool) -> tuple[str, tuple]:
@@ -104,9 +104,10 @@ def _job(start: datetime, end: datetime, upto: int, bounded: bool) -> tuple[str,
 
 def finish(conn: Connection) -> None:
     """Write the sums a rebuild started (nothing when none is pending)."""
-    transaction, pending, _ = conn.info.pop(PENDING, (None, None, None))
-    if pending is None or transaction is not conn.get_transaction():  # left by a failed rebuild: dropped
+    started = screen.kept(conn, PENDING, pop=True)
+    if started is None:  # none, or left by a failed rebuild: dropped
         return
+    pending, _ = started
     out: dict[tuple[str, int, str], list] = {}
     for start, (end, rows) in pending().items():
         for bws, seq, direction, qty, n, *_ in rows:
@@ -118,9 +119,10 @@ def balances(conn: Connection, upto: int) -> dict[tuple[str, int], WmsBalance] |
     """WMS stock per ledger line from the sums a rebuild started, when they cover exactly the entries
     up to id `upto` (None otherwise): every period's rows summed again per line, so the rebuild reads
     the entries once for C1 and C9. The same result as `load.balances_from_entries(upto=upto)`."""
-    transaction, pending, summed_upto = conn.info.get(PENDING, (None, None, None))
-    if pending is None or transaction is not conn.get_transaction() or summed_upto != upto:
+    started = screen.kept(conn, PENDING)
+    if started is None or started[1] != upto:
         return None
+    pending = started[0]
     totals: dict[tuple[str, int], list] = {}
     for _, rows in pending().values():
         for bws, seq, _, qty, n, mtno, unit, last in rows:

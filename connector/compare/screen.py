@@ -7,8 +7,9 @@ SQLite builds one signature per document on each side (`group_concat`, in C); on
 signatures differ, or that changed after the watermarks, are evaluated by the rules. The check is
 conservative: anything it cannot prove equal (NULLs, duplicates, odd characters, `-0`) is evaluated.
 
-WMS balances are summed by SQLite exactly: integer parts as integers, fractions as integers in units
-of 10⁻⁹; a ledger line with any quantity it cannot split that way is summed in Python instead.
+WMS balances, where C9's period sums cannot give them (periods_store.balances), are summed by SQLite
+exactly: integer parts as integers, fractions as integers in units of 10⁻⁹; a ledger line with any
+quantity it cannot split that way is summed in Python instead.
 Lists (C3/C8) and passports (C4) are screened the same way: only those that could give a finding are
 evaluated. PostgreSQL stores skip the screen (`scope` returns nothing: every unit is evaluated).
 """
@@ -19,6 +20,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from functools import cache
 
 from sqlalchemy import Connection
 
@@ -26,7 +28,8 @@ from connector.compare import _sqlchild, load
 from connector.compare.rules.inputs import WmsBalance
 from connector.compare.settings import CompareSection
 
-POOL = "compare_query_pool"  # conn.info key: (transaction, executor)
+POOL = "compare_query_pool"  # conn.info key (`keep`): the rebuild's queue of child queries
+_KEPT: set[str] = set()  # every key `keep` has used
 CHILD_MIN_BYTES = 32 << 20  # a smaller store is read in line: starting processes would cost more
 ITEM, FIELD = "\x1e", "\x1f"
 _I, _F = f"'{ITEM}'", f"'{FIELD}'"  # as SQL literals: cheaper per row than char(30), char(31)
@@ -106,16 +109,32 @@ def run_all(conn: Connection, jobs: dict[str, tuple[str, tuple]]) -> dict[str, C
 
 def _pool(conn: Connection) -> ThreadPoolExecutor:
     """The transaction's queue of child queries, one worker per core (`release` ends it)."""
-    transaction, pool = conn.info.get(POOL, (None, None))
-    if pool is None or transaction is not conn.get_transaction():
+    pool = kept(conn, POOL)
+    if pool is None:
         pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="compare-query")
-        conn.info[POOL] = (conn.get_transaction(), pool)
+        keep(conn, POOL, pool)
     return pool
 
 
+def keep(conn: Connection, key: str, value) -> None:
+    """Keep `value` in `conn.info` for the rest of this transaction: a rebuild's pending results (the
+    query queue, C9's period sums, C7's conversions), all dropped by `release`."""
+    _KEPT.add(key)
+    conn.info[key] = (conn.get_transaction(), value)
+
+
+def kept(conn: Connection, key: str, pop: bool = False):
+    """What `keep` kept in this transaction (None: nothing, or only what an earlier one left)."""
+    transaction, value = (conn.info.pop if pop else conn.info.get)(key, (None, None))
+    return value if transaction is conn.get_transaction() else None
+
+
 def release(conn: Connection) -> None:
-    """After a rebuild (also a failed one): no new child starts; those running finish unwaited."""
-    _, pool = conn.info.pop(POOL, (None, None))
+    """After a rebuild (also a failed one): no new child starts (those running finish unwaited), and
+    nothing it kept stays behind in the connection."""
+    _, pool = conn.info.get(POOL, (None, None))
+    for key in _KEPT:
+        conn.info.pop(key, None)
     if pool is not None:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -160,7 +179,8 @@ def screened_docs(found: dict[str, Callable]) -> tuple[dict[str, set[str] | None
 
 def scope(conn: Connection, marks: dict[str, int], s: CompareSection) -> dict[str, Callable]:
     """What a rebuild must evaluate per unit kind (a kind left out: every key of it; values are
-    called when needed, so the queries still running overlap the rules); on other databases {}."""
+    called when needed, so the queries still running overlap the rules; "docs" computes once), and
+    "doc_rows": the queries of the screened documents' rows (load.wanted_queries); on other databases {}."""
     if conn.dialect.name != "sqlite":
         return {}
     limits = (float(s.weight_tolerance_kg), float(s.weight_tolerance_rate))
@@ -170,7 +190,7 @@ def scope(conn: Connection, marks: dict[str, int], s: CompareSection) -> dict[st
                            "gates": (GATE_CANDIDATES, limits)})
     lists = lambda: ({no for no, closed, live in found["candidates"]() if closed or not live}
                      | {no for (no,) in found["over"]()})
-    return {"docs": lambda: screened_docs(found), "lists": lists,
+    return {"docs": cache(lambda: screened_docs(found)), "lists": lists,
             "gates": lambda: {no for (no,) in found["gates"]()},
             "doc_rows": lambda items: run_all(conn, load.wanted_queries(items))}
 

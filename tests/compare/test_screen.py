@@ -240,3 +240,13 @@ def test_export_list_signature_signs_each_of_its_items_and_an_import_list_none(w
         found = {r[0]: r[1:3] for r in conn.exec_driver_sql(screen.LIST_SIGNATURES, (10_000,))}
     assert found == {"SO-1": (signature(("MT-1", "007", "-5"), ("MT-2", "007", "-2.5")), 2),
                      "ASN-2": (signature(("MT-1", "007", "5"), ("MT-2", "007", "2.5")), 2)}
+
+
+def test_kept_results_belong_to_their_transaction_and_release_drops_them(world):
+    with world.store.begin() as conn:
+        screen.keep(conn, periods_store.PENDING, ("sums", 7))
+        assert screen.kept(conn, periods_store.PENDING) == ("sums", 7)
+    with world.store.begin() as conn:  # the same pooled connection, a later transaction
+        assert periods_store.PENDING in conn.info and screen.kept(conn, periods_store.PENDING) is None
+        screen.release(conn)
+        assert periods_store.PENDING not in conn.info
