@@ -63,7 +63,8 @@ compare_passport_links = Table(
 )
 
 # Indexes the incremental loads need (dirty keys are looked up, never scanned for).
-Index("ix_ledger_entries_doc", ledger_entries.c.doc_ref, ledger_entries.c.gds_mtno)
+Index("ix_ledger_entries_doc", ledger_entries.c.doc_ref, ledger_entries.c.gds_mtno,  # covering the screen's
+      ledger_entries.c.needs_list, ledger_entries.c.dcl_unitcd, ledger_entries.c.dcl_qty)  # WMS signatures (0008)
 Index("ix_ledger_entries_mtno", ledger_entries.c.gds_mtno, ledger_entries.c.doc_ref)
 Index("ix_bond_invt_heads_receipt", bond_invt_heads.c.receipt_id)
 Index("ix_bond_invt_lines_receipt", bond_invt_lines.c.receipt_id)

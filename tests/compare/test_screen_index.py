@@ -1,5 +1,6 @@
-"""Revision 0006's covering ledger-line index: a 0005 store upgrades (SQLite and PostgreSQL) without
-losing rows, the rebuild's balance query reads the index alone, and the downgrade restores the old one."""
+"""Revisions 0006 and 0008, the covering ledger-entry indexes: an older store upgrades (SQLite and
+PostgreSQL) without losing rows, the rebuild's balance query (0006, ledger line) and WMS document
+signatures (0008, document) read their index alone, and the downgrade restores the old one."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from connector.store.tables import ledger_entries, movements
 from tests.support.migrations import step_to
 
 COVERING = ["bws_no", "gds_seqno", "direction", "dcl_qty", "occurred_at", "gds_mtno", "dcl_unitcd"]
+DOC_COVERING = ["doc_ref", "gds_mtno", "needs_list", "dcl_unitcd", "dcl_qty"]
 STAMP = datetime(2025, 3, 1, tzinfo=UTC).isoformat(timespec="microseconds")
 
 
@@ -37,9 +39,19 @@ def _fill(engine, entries: int) -> None:
             [{"i": i, "t": STAMP} for i in range(1, entries + 1)])
 
 
-def _item_index(engine) -> list[str]:
+def _item_index(engine, name: str = "ix_ledger_entries_item") -> list[str]:
     found = {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("ledger_entries")}
-    return found["ix_ledger_entries_item"]
+    return found[name]
+
+
+def _plan(tmp_path, sql: str, params: tuple) -> str:
+    engine = build_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            return " ".join(r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
+    finally:
+        engine.dispose()
 
 
 def test_store_at_0005_upgrades_to_covering_index_keeping_every_row(engine):
@@ -64,12 +76,34 @@ def test_downgrade_below_0006_restores_the_two_column_index(engine):
 
 
 def test_balance_query_on_sqlite_reads_the_covering_index_only(tmp_path):
-    engine = build_engine(f"sqlite:///{tmp_path / 'state.db'}")
-    try:
-        migrate.upgrade(engine)
-        with engine.connect() as conn:
-            plan = " ".join(r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + screen.BALANCES, (10,)))
-    finally:
-        engine.dispose()
+    plan = _plan(tmp_path, screen.BALANCES, (10,))
     assert "COVERING INDEX ix_ledger_entries_item" in plan
+    assert "TEMP B-TREE" not in plan  # grouped in index order, not sorted
+
+
+def test_store_at_0007_upgrades_to_the_document_covering_index_keeping_every_row(engine):
+    step_to(engine, command.upgrade, "0007")
+    assert _item_index(engine, "ix_ledger_entries_doc") == ["doc_ref", "gds_mtno"]
+    _fill(engine, 3)
+    migrate.upgrade(engine)
+    assert migrate.current(engine) == migrate.head()
+    assert _item_index(engine, "ix_ledger_entries_doc") == DOC_COVERING
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(ledger_entries)).scalar() == 3
+        docs = conn.execute(select(ledger_entries.c.doc_ref).where(ledger_entries.c.doc_ref == "DOC-1")).scalars()
+        assert list(docs) == ["DOC-1"] * 3
+
+
+def test_downgrade_below_0008_restores_the_two_column_document_index(engine):
+    migrate.upgrade(engine)
+    _fill(engine, 2)
+    step_to(engine, command.downgrade, "0007")
+    assert _item_index(engine, "ix_ledger_entries_doc") == ["doc_ref", "gds_mtno"]
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(ledger_entries)).scalar() == 2
+
+
+def test_wms_signatures_on_sqlite_read_the_document_index_only(tmp_path):
+    plan = _plan(tmp_path, screen.WMS_SIGNATURES, (10,))
+    assert "COVERING INDEX ix_ledger_entries_doc" in plan  # no table row read per entry
     assert "TEMP B-TREE" not in plan  # grouped in index order, not sorted
