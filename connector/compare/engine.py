@@ -20,6 +20,7 @@ from connector.compare import dirty, lifecycle, list_items, load, periods_store,
 from connector.compare.rules import KIND_LABELS
 from connector.compare.settings import CompareSection
 from connector.compare.units import Outcome, evaluate
+from connector.model import Discrepancy
 from connector.store.engine import Store
 from connector.store.tables import discrepancies as D
 from connector.store.tables_compare import compare_pending as P
@@ -100,11 +101,11 @@ def _write_found(conn: Connection, outcome: Outcome, existing: dict[str, Any], n
     events, fresh = [], []
     for d, unit_key in outcome.found:
         if d.id not in existing:
-            fresh.append(lifecycle.new_row(d, unit_key, now))
+            fresh.append((d, unit_key))
             events.append(("opened", d.id))
         elif event := lifecycle.upsert(conn, d, unit_key, existing[d.id], now):
             events.append((event, d.id))
-    _insert(conn, fresh)
+    _insert(conn, fresh, now)
     return events
 
 
@@ -120,20 +121,20 @@ def _resolve_missing(conn: Connection, outcome: Outcome, existing: dict[str, Any
     return events
 
 
-def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """New discrepancies in one statement; on SQLite through the driver with the column types'
-    own conversions done once here (a rebuild may open tens of thousands)."""
-    if not rows:
+def _insert(conn: Connection, fresh: list[tuple[Discrepancy, str]], now: datetime) -> None:
+    """First findings, in one statement; on SQLite as driver values, each column type's conversion
+    done here (once per distinct time or quantity): a rebuild may open tens of thousands."""
+    if not fresh:
         return
-    rows.sort(key=lambda r: r["id"])  # the primary key's order: each page of its index filled once
+    fresh.sort(key=lambda f: f[0].id)  # the primary key's order: each page of its index filled once
     if conn.dialect.name != "sqlite":
-        conn.execute(D.insert(), rows)
+        conn.execute(D.insert(), [lifecycle.new_row(d, unit_key, now) for d, unit_key in fresh])
         return
-    names = list(rows[0])
+    names = lifecycle.NEW_COLUMNS
     convert = [(i, f) for i, f in enumerate(_to_driver(D.c[n].type, conn.dialect) for n in names) if f]
     values = []
-    for r in rows:
-        row = [r[n] for n in names]
+    for d, unit_key in fresh:
+        row = list(lifecycle.new_values(d, unit_key, now))
         for i, f in convert:
             row[i] = f(row[i])
         values.append(tuple(row))

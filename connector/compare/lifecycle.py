@@ -34,18 +34,30 @@ def content_hash(d: Discrepancy) -> str:
     return hashlib.sha256(_HASH_JSON(fields).encode()).hexdigest()
 
 
-def _values(d: Discrepancy, unit_key: str, now: datetime) -> dict[str, Any]:
+VALUE_COLUMNS = ("kind", "ledger_no", "item_seq", "item_no", "doc_refs", "expected_qty", "actual_qty", "delta_qty",
+                 "unit", "details", "content_hash", "last_seen", "unit_key", "evidence")  # what a finding sets
+NEW_COLUMNS = ("id", "status", "version", "first_seen", "resolved_at", "ack_reason", "acked_at", *VALUE_COLUMNS)
+
+
+def _value_tuple(d: Discrepancy, unit_key: str, now: datetime) -> tuple:
     details = {k: v for k, v in d.details.items() if k != "evidence"}
-    return dict(kind=d.kind, ledger_no=d.ledger_no, item_seq=d.item_seq, item_no=d.item_no,
-                doc_refs=list(d.doc_refs), expected_qty=d.expected_qty, actual_qty=d.actual_qty,
-                delta_qty=d.delta_qty, unit=d.unit, details=details, content_hash=content_hash(d), last_seen=now,
-                unit_key=unit_key, evidence=d.details.get("evidence", []))
+    return (d.kind, d.ledger_no, d.item_seq, d.item_no, list(d.doc_refs), d.expected_qty, d.actual_qty, d.delta_qty,
+            d.unit, details, content_hash(d), now, unit_key, d.details.get("evidence", []))
+
+
+def _values(d: Discrepancy, unit_key: str, now: datetime) -> dict[str, Any]:
+    return dict(zip(VALUE_COLUMNS, _value_tuple(d, unit_key, now), strict=True))
+
+
+def new_values(d: Discrepancy, unit_key: str, now: datetime) -> tuple:
+    """The row of a first finding (`open`, version 1) in NEW_COLUMNS order: a rebuild may insert tens
+    of thousands, and builds no dictionary for each."""
+    return (d.id, "open", 1, now, None, None, None, *_value_tuple(d, unit_key, now))
 
 
 def new_row(d: Discrepancy, unit_key: str, now: datetime) -> dict[str, Any]:
     """The row of a first finding (`open`, version 1); the caller inserts many in one statement."""
-    return dict(id=d.id, status="open", version=1, first_seen=now, resolved_at=None, ack_reason=None,
-                acked_at=None, **_values(d, unit_key, now))
+    return dict(zip(NEW_COLUMNS, new_values(d, unit_key, now), strict=True))
 
 
 def upsert(conn: Connection, d: Discrepancy, unit_key: str, row: Any, now: datetime) -> str | None:

@@ -313,3 +313,33 @@ def test_driver_conversion_converts_each_distinct_value_once_and_still_refuses_n
         qty(1)  # equal to Decimal(1), but not a Decimal: refused as before
     at = _to_driver(AwareDateTime(), sqlite.dialect())
     assert at(NOW) == at(NOW) == NOW.isoformat(timespec="microseconds")
+
+
+def test_new_discrepancies_inserted_as_driver_values_read_back_as_the_table_types_write_them(tmp_path):
+    from connector.compare import engine, lifecycle
+    from connector.model import Discrepancy
+
+    found = [Discrepancy("b" * 32, "quantity_mismatch", "T2345W000001", 3, "MT-1", ("ASN-1", "QD1"), Decimal("2.50"),
+                         Decimal("1"), Decimal("-1.5"), "007", {"impexpMarkcd": "I", "wms_lines": ["wms:L1"],
+                                                                 "note": "核注清单 \"1\"", "evidence": ["list:QD1/1"]}),
+             Discrepancy("a" * 32, "list_without_movement", None, None, None, (), None, Decimal("-0"), None, None,
+                         {"declared_at": NOW.isoformat()})]
+    stored = {}
+    for name in ("driver", "types"):
+        store = Store.open(f"sqlite:///{tmp_path / f'{name}.db'}")
+        with store.begin() as conn:
+            if name == "driver":  # the rebuild's path, in id order
+                engine._insert(conn, [(d, f"doc|{d.id}") for d in found], NOW)
+            else:  # what SQLAlchemy binds through the column types
+                conn.execute(discrepancies.insert(), [lifecycle.new_row(d, f"doc|{d.id}", NOW) for d in found])
+            stored[name] = conn.exec_driver_sql("SELECT * FROM discrepancies ORDER BY id").all()
+        store.close()
+    assert stored["driver"] == stored["types"]
+    row = stored["driver"][1]
+    stamp = NOW.isoformat(timespec="microseconds")
+    assert (row.id, row.status, row.version, row.first_seen, row.last_seen, row.resolved_at, row.acked_at) == \
+        ("b" * 32, "open", 1, stamp, stamp, None, None)
+    assert (row.expected_qty, row.actual_qty, row.delta_qty, row.unit_key) == ("2.5", "1", "-1.5", f"doc|{'b' * 32}")
+    assert (row.content_hash, row.doc_refs) == (lifecycle.content_hash(found[0]), '["ASN-1", "QD1"]')
+    assert "evidence" not in json.loads(row.details) and row.evidence == '["list:QD1/1"]'  # kept apart
+    assert (stored["driver"][0].id, stored["driver"][0].actual_qty) == ("a" * 32, "0")
