@@ -44,11 +44,11 @@ LIST_SIGNATURES = (  # (document, signature, items, after the receipt watermark 
     "JOIN bond_invt_heads h ON h.bond_invt_no = g.bond_invt_no "  # an export list's sign put before each of its items
     "WHERE h.etps_inner_invt_no IS NOT NULL GROUP BY h.etps_inner_invt_no")
 LIVE = "coalesce(p.stucd, '') NOT IN ('5', '6') AND coalesce(p.dcl_typecd, '') <> '3'"
-LIST_CANDIDATES = (  # C3/C8: closed with a live passport, no live passport, or trucks above a line
-    "SELECT k.rlt_no, max(h.vrfded_markcd IN ('2', '3')), max(" + LIVE + ") "
-    "FROM passport_links k JOIN passports p ON p.passport_no = k.passport_no "
+LIST_CANDIDATES = (  # C3/C8: closed with a live passport, or no live passport (OVER_BOUND: trucks above a line)
+    "SELECT k.rlt_no FROM passport_links k JOIN passports p ON p.passport_no = k.passport_no "
     "JOIN bond_invt_heads h ON h.bond_invt_no = k.rlt_no WHERE k.rlt_tb_typecd = '1' "
-    "AND coalesce(h.invt_stucd, '') NOT IN ('2', '3') GROUP BY k.rlt_no")
+    "AND coalesce(h.invt_stucd, '') NOT IN ('2', '3') GROUP BY k.rlt_no "
+    "HAVING coalesce(max(h.vrfded_markcd IN ('2', '3')), 0) OR NOT max(" + LIVE + ")")
 
 
 def _frac(c: str) -> str:
@@ -188,8 +188,7 @@ def scope(conn: Connection, marks: dict[str, int], s: CompareSection) -> dict[st
                            "lists": (LIST_SIGNATURES, (marks["receipt_id"],)),
                            "candidates": (LIST_CANDIDATES, ()), "over": (OVER_BOUND, ()),
                            "gates": (GATE_CANDIDATES, limits)})
-    lists = lambda: ({no for no, closed, live in found["candidates"]() if closed or not live}
-                     | {no for (no,) in found["over"]()})
+    lists = lambda: {no for (no,) in found["candidates"]()} | {no for (no,) in found["over"]()}
     return {"docs": cache(lambda: screened_docs(found)), "lists": lists,
             "gates": lambda: {no for (no,) in found["gates"]()},
             "doc_rows": lambda items: run_all(conn, load.wanted_queries(items))}

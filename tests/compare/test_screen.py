@@ -250,3 +250,23 @@ def test_kept_results_belong_to_their_transaction_and_release_drops_them(world):
         assert periods_store.PENDING in conn.info and screen.kept(conn, periods_store.PENDING) is None
         screen.release(conn)
         assert periods_store.PENDING not in conn.info
+
+
+def test_list_candidates_are_closed_lists_with_a_live_passport_and_lists_with_none_live(tmp_path, log):  # noqa: F811
+    from tests.compare.gate_world import GateWorld
+
+    w = GateWorld(tmp_path, log)
+    try:
+        for no, stucd in (("QD1", "0"), ("QD2", "0"), ("QD3", "0"), ("QD4", "0"), ("QD5", "2")):
+            w.declare(no=no, doc_ref=f"ASN-{no}", stucd=stucd)
+        w.passport("HF1", lists=("QD1",))
+        w.close_list("QD1")  # closed, its truck live: a candidate (trucks may not have passed it all)
+        w.passport("HF2", lists=("QD2",))  # open, its truck live: nothing to find without trucks above a line
+        w.passport("HF3", lists=("QD3",), stucd="5")  # its only truck voided: a candidate
+        w.passport("HF4", lists=("QD4", "QD2"), stucd="6")  # QD4's only truck voided too
+        w.passport("HF5", lists=("QD5",), stucd="6")  # rejected list: C3 does not look at it
+        with w.store.read() as conn:
+            found = {no for (no,) in conn.exec_driver_sql(screen.LIST_CANDIDATES)}
+    finally:
+        w.store.close()
+    assert found == {"QD1", "QD3", "QD4"}
