@@ -3,10 +3,11 @@
 A line whose content hash equals its latest revision's is skipped (an overlap re-read or a re-run
 is free); any other becomes revision n + 1. This is the hot path of a backfill, so it talks to the
 driver directly: one lookup of the batch's latest revisions (the keys travel as one JSON array on
-SQLite, one array on PostgreSQL; skipped on a backfill, see `stage_movements`) and one executemany
-of plain tuples built column by column (`_columns.py`), each value written exactly
-as the store's column types write it (`connector/store/types.py`: quantities as canonical decimal
-text, times as UTC ISO text with microseconds, `extra` as JSON text or NULL).
+SQLite, one array on PostgreSQL; skipped on a backfill, see `stage_movements`) and one bulk insert
+(`store/bulk.py`: many rows per statement on SQLite) of plain tuples built column by column
+(`_columns.py`), each value written exactly as the store's column types write it
+(`connector/store/types.py`: quantities as canonical decimal text, times as UTC ISO text with
+microseconds, `extra` as JSON text or NULL).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from connector._columns import MovementColumns, qty_texts
 from connector.model import Movement
+from connector.store.bulk import insert_rows
 from connector.store.tables import movements
 
 CHUNK = 500
@@ -82,7 +84,7 @@ def _insert_new(conn: Connection, name: str, staged: str, columns: MovementColum
 
 def _insert(conn: Connection, name: str, staged: str, rows: list[tuple], names: tuple[str, ...] = COLUMNS,
             fixed: dict[str, str] | None = None) -> None:
-    """One executemany of `rows` (values of `names`). The batch's constants (ledger_state, `fixed`;
+    """One insert of `rows` (values of `names`; store/bulk.py). The batch's constants (ledger_state, `fixed`;
     on SQLite also source and staged_at) are SQL literals, not parameters: each bind fewer per row
     is 3–8 % of the insert's time."""
     fixed = {"ledger_state": "'pending'", **(fixed or {})}
@@ -92,8 +94,8 @@ def _insert(conn: Connection, name: str, staged: str, rows: list[tuple], names: 
         names, rows = ("source", "staged_at", *names), [(name, staged, *row) for row in rows]
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     values = [f"CAST({mark} AS JSON)" if c == "extra" and conn.dialect.name == "postgresql" else mark for c in names]
-    conn.exec_driver_sql(f"INSERT INTO movements ({', '.join([*fixed, *names])}) "
-                         f"VALUES ({', '.join([*fixed.values(), *values])})", rows)
+    insert_rows(conn, f"INSERT INTO movements ({', '.join([*fixed, *names])})",
+                f"({', '.join([*fixed.values(), *values])})", rows)
 
 
 def _literal(text: str) -> str:
