@@ -5,7 +5,8 @@ binds its values, for each of tens of thousands of rows. One INSERT with a few h
 VALUES list binds the same values but steps once: a movement revision (11 values, a unique index)
 costs 5.8–6.5 µs of CPU a row instead of 8.7–9.8 (200,000 rows into a WAL store, synchronous=FULL).
 The statement is built once per batch; a batch's last, shorter part gets its own. PostgreSQL keeps
-`executemany`, which psycopg already sends in one round trip.
+`executemany`, which psycopg 3 already pipelines. Wide rows gain little: the comparator's new
+discrepancies (21 values a row) took 0.384 s this way against 0.397 s, so they keep `executemany`.
 """
 
 from __future__ import annotations
