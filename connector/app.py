@@ -31,6 +31,8 @@ class App:
         self.log = structlog.get_logger("connector")
         self.store = store or Store.open(self.config.store.url, password=self.config.store.password,
                                          busy_timeout=self.config.store.busy_timeout_seconds)
+        if self.store.migrated:  # an upgrade (or a new store): the start took that long for this
+            self.log.info("store_migrated", store=self.store.describe(), **self.store.migrated)
         self._adapters: dict[tuple[str, str], Any] = {}
 
     def adapter(self, kind: str, name: str):

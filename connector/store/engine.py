@@ -7,6 +7,7 @@ PostgreSQL is used by URL with the same code path.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -26,6 +27,7 @@ class Store:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self.busy_timeout = 30  # seconds a SQLite writer waits for the lock (Store.open sets it)
+        self.migrated: dict | None = None  # what Store.open's migration did: from, to, seconds
 
     @classmethod
     def open(cls, url: str, *, password: Secret | None = None, busy_timeout: int = 30) -> Store:
@@ -34,7 +36,10 @@ class Store:
         try:
             if store.is_sqlite:
                 store._check_integrity()
-            migrate.upgrade(store.engine)
+            started = time.monotonic()
+            if changed := migrate.upgrade(store.engine):
+                store.migrated = {"from_revision": changed[0], "to_revision": changed[1],
+                                  "seconds": round(time.monotonic() - started, 1)}
         except BaseException:
             store.close()
             raise

@@ -35,28 +35,32 @@ def current(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine) -> None:
+def upgrade(engine: Engine) -> tuple[str | None, str] | None:
     """Bring the store to the newest schema this connector knows; refuse one it does not know.
+    Returns (the revision it found, head) when it changed the schema (None found: a new store),
+    None when the store was at head already.
 
     On SQLite the whole upgrade runs in one BEGIN IMMEDIATE transaction (SQLite DDL is
     transactional): a failure half-way leaves the store as it was, and two daemons starting at once
     migrate one after the other."""
     _refuse_unknown(current(engine))
     if current(engine) == head():
-        return
+        return None
     cfg = alembic_config()
     with engine.connect() as conn:
         sqlite = engine.dialect.name == "sqlite"
         if sqlite:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         try:
-            _refuse_unknown(MigrationContext.configure(conn).get_current_revision())
+            found = MigrationContext.configure(conn).get_current_revision()  # under the lock: another
+            _refuse_unknown(found)  # daemon may have migrated it meanwhile
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
         except BaseException:
             conn.rollback() if not sqlite else _rollback(conn)
             raise
         conn.exec_driver_sql("COMMIT") if sqlite else conn.commit()
+    return None if found == head() else (found, head())
 
 
 def _rollback(conn) -> None:

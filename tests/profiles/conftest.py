@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from connector import logs
 from connector.app import App
 from connector.config.load import load
 from connector.store.tables import ledger_entries, movements
@@ -28,6 +29,7 @@ class Site:
             lines.append('password = "${WMS_PW}"')
         self.path = folder / "config.toml"
         self.path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        logs.configure("info", "json")  # as the CLI and the daemon do: log lines on stderr, stdout for output
         self.app = App(load(self.path, environ={"WMS_PW": password or ""}))
 
     def stock(self) -> dict[str, Decimal]:

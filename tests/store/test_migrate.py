@@ -150,3 +150,43 @@ def test_failed_first_migration_leaves_no_partial_schema(tmp_path):
         assert migrate.current(store.engine) == migrate.head()
     finally:
         store.close()
+
+
+def test_upgrade_reports_the_revision_it_found_and_head_only_when_it_changed_the_schema(tmp_path):
+    from alembic import command
+
+    from tests.support.migrations import step_to
+
+    engine = build_engine(url_of(tmp_path / "old.db"))
+    try:
+        step_to(engine, command.upgrade, "0007")
+        assert migrate.upgrade(engine) == ("0007", migrate.head())
+        assert migrate.upgrade(engine) is None  # at head: nothing done, nothing to report
+    finally:
+        engine.dispose()
+    fresh = build_engine(url_of(tmp_path / "new.db"))
+    try:
+        assert migrate.upgrade(fresh) == (None, migrate.head())
+    finally:
+        fresh.dispose()
+
+
+def test_app_on_an_upgraded_store_logs_what_the_migration_did(tmp_path):
+    from alembic import command
+    from structlog.testing import capture_logs
+
+    from connector.app import App
+    from connector.config.load import load
+    from tests.support.migrations import step_to
+    from tests.test_daemon import _write_site
+
+    config = _write_site(tmp_path)
+    engine = build_engine(url_of(tmp_path / "state.db"))
+    step_to(engine, command.upgrade, "0007")
+    engine.dispose()
+    for expected in ([("0007", migrate.head())], []):  # the second start finds the store at head
+        with capture_logs() as logs:
+            App(load(config)).close()
+        assert [(e["from_revision"], e["to_revision"]) for e in logs if e["event"] == "store_migrated"] == expected
+        assert all(isinstance(e["seconds"], float) and "state.db" in e["store"]
+                   for e in logs if e["event"] == "store_migrated")
