@@ -320,7 +320,7 @@ def test_new_discrepancies_inserted_as_driver_values_read_back_as_the_table_type
     from connector.model import Discrepancy
 
     found = [Discrepancy("b" * 32, "quantity_mismatch", "T2345W000001", 3, "MT-1", ("ASN-1", "QD1"), Decimal("2.50"),
-                         Decimal("1"), Decimal("-1.5"), "007", {"impexpMarkcd": "I", "wms_lines": ["wms:L1"],
+                         Decimal(1), Decimal("-1.5"), "007", {"impexpMarkcd": "I", "wms_lines": ["wms:L1"],
                                                                  "note": "核注清单 \"1\"", "evidence": ["list:QD1/1"]}),
              Discrepancy("a" * 32, "list_without_movement", None, None, None, (), None, Decimal("-0"), None, None,
                          {"declared_at": NOW.isoformat()})]

@@ -39,7 +39,7 @@ def _fill(engine, entries: int) -> None:
             [{"i": i, "t": STAMP} for i in range(1, entries + 1)])
 
 
-def _item_index(engine, name: str = "ix_ledger_entries_item") -> list[str]:
+def _index_columns(engine, name: str = "ix_ledger_entries_item") -> list[str]:
     found = {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("ledger_entries")}
     return found[name]
 
@@ -56,11 +56,11 @@ def _plan(tmp_path, sql: str, params: tuple) -> str:
 
 def test_store_at_0005_upgrades_to_covering_index_keeping_every_row(engine):
     step_to(engine, command.upgrade, "0005")
-    assert _item_index(engine) == ["bws_no", "gds_seqno"]
+    assert _index_columns(engine) == ["bws_no", "gds_seqno"]
     _fill(engine, 3)
     migrate.upgrade(engine)
     assert migrate.current(engine) == migrate.head()
-    assert _item_index(engine) == COVERING
+    assert _index_columns(engine) == COVERING
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(ledger_entries)).scalar() == 3
         assert conn.execute(select(func.count()).select_from(movements)).scalar() == 1
@@ -70,7 +70,7 @@ def test_downgrade_below_0006_restores_the_two_column_index(engine):
     migrate.upgrade(engine)
     _fill(engine, 2)
     step_to(engine, command.downgrade, "0005")
-    assert _item_index(engine) == ["bws_no", "gds_seqno"]
+    assert _index_columns(engine) == ["bws_no", "gds_seqno"]
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(ledger_entries)).scalar() == 2
 
@@ -83,11 +83,11 @@ def test_balance_query_on_sqlite_reads_the_covering_index_only(tmp_path):
 
 def test_store_at_0007_upgrades_to_the_document_covering_index_keeping_every_row(engine):
     step_to(engine, command.upgrade, "0007")
-    assert _item_index(engine, "ix_ledger_entries_doc") == ["doc_ref", "gds_mtno"]
+    assert _index_columns(engine, "ix_ledger_entries_doc") == ["doc_ref", "gds_mtno"]
     _fill(engine, 3)
     migrate.upgrade(engine)
     assert migrate.current(engine) == migrate.head()
-    assert _item_index(engine, "ix_ledger_entries_doc") == DOC_COVERING
+    assert _index_columns(engine, "ix_ledger_entries_doc") == DOC_COVERING
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(ledger_entries)).scalar() == 3
         docs = conn.execute(select(ledger_entries.c.doc_ref).where(ledger_entries.c.doc_ref == "DOC-1")).scalars()
@@ -98,7 +98,7 @@ def test_downgrade_below_0008_restores_the_two_column_document_index(engine):
     migrate.upgrade(engine)
     _fill(engine, 2)
     step_to(engine, command.downgrade, "0007")
-    assert _item_index(engine, "ix_ledger_entries_doc") == ["doc_ref", "gds_mtno"]
+    assert _index_columns(engine, "ix_ledger_entries_doc") == ["doc_ref", "gds_mtno"]
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(ledger_entries)).scalar() == 2
 
