@@ -62,10 +62,10 @@ def new_row(d: Discrepancy, unit_key: str, now: datetime) -> dict[str, Any]:
 
 def upsert(conn: Connection, d: Discrepancy, unit_key: str, row: Any, now: datetime) -> str | None:
     """Write one finding; returns the event it makes (opened / updated) or None when unchanged."""
-    values = _values(d, unit_key, now)
     if row is None:
         conn.execute(D.insert().values(**new_row(d, unit_key, now)))
         return "opened"
+    values = _values(d, unit_key, now)  # the content hash once, only for an existing row
     if row.status in LIVE and row.content_hash == values["content_hash"]:
         if row.unit_key != unit_key or row.evidence != values["evidence"]:
             conn.execute(D.update().where(D.c.id == d.id).values(unit_key=unit_key, evidence=values["evidence"]))

@@ -43,24 +43,23 @@ def upgrade(engine: Engine) -> tuple[str | None, str] | None:
     On SQLite the whole upgrade runs in one BEGIN IMMEDIATE transaction (SQLite DDL is
     transactional): a failure half-way leaves the store as it was, and two daemons starting at once
     migrate one after the other."""
-    _refuse_unknown(current(engine))
-    if current(engine) == head():
+    target = head()
+    if _refuse_unknown(current(engine)) == target:
         return None
     cfg = alembic_config()
     with engine.connect() as conn:
         sqlite = engine.dialect.name == "sqlite"
         if sqlite:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-        try:
-            found = MigrationContext.configure(conn).get_current_revision()  # under the lock: another
-            _refuse_unknown(found)  # daemon may have migrated it meanwhile
+        try:  # read again, on SQLite under the write lock: a daemon that migrated meanwhile is seen
+            found = _refuse_unknown(MigrationContext.configure(conn).get_current_revision())
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
         except BaseException:
             conn.rollback() if not sqlite else _rollback(conn)
             raise
         conn.exec_driver_sql("COMMIT") if sqlite else conn.commit()
-    return None if found == head() else (found, head())
+    return None if found == target else (found, target)
 
 
 def _rollback(conn) -> None:
@@ -68,9 +67,11 @@ def _rollback(conn) -> None:
         conn.exec_driver_sql("ROLLBACK")
 
 
-def _refuse_unknown(found: str | None) -> None:
+def _refuse_unknown(found: str | None) -> str | None:
+    """`found`, unless it is a revision this connector does not know (then SchemaVersionError)."""
     if found is not None and found not in known_revisions():
         raise SchemaVersionError(
             f"state store schema version {found!r} is unknown to this connector (newest known: "
             f"{head()!r}); it was written by a newer release. Upgrade the connector; the store is untouched."
         )
+    return found
