@@ -8,7 +8,6 @@ with set-based loads; both paths run the same rules, so they give the same discr
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -24,6 +23,7 @@ from connector.model import Discrepancy
 from connector.store.engine import Store
 from connector.store.tables import discrepancies as D
 from connector.store.tables_compare import compare_pending as P
+from connector.store.types import json_text
 
 KINDS = tuple(KIND_LABELS)
 COUNTS = ("opened", "updated", "resolved", "unchanged", "in_flight")
@@ -155,7 +155,7 @@ def _to_driver(column_type, dialect):
             return done[key]
         return convert
     if isinstance(column_type, JSON):
-        return lambda v: None if v is None else json.dumps(v)
+        return lambda v: None if v is None else json_text(v)
     return None  # stored as given
 
 

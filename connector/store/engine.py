@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from connector.config.secrets import Secret
 from connector.errors import StoreError
 from connector.store import migrate
+from connector.store.types import json_text
 
 
 class Store:
@@ -103,8 +104,9 @@ def build_engine(url: str, *, password: Secret | None = None, busy_timeout: int 
     if password is not None:
         parsed = parsed.set(password=password.reveal())
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
-    engine = create_engine(parsed, connect_args={"timeout": busy_timeout, "isolation_level": None})
+        return create_engine(parsed, pool_pre_ping=True, json_serializer=json_text)
+    engine = create_engine(parsed, connect_args={"timeout": busy_timeout, "isolation_level": None},
+                           json_serializer=json_text)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 

@@ -340,6 +340,6 @@ def test_new_discrepancies_inserted_as_driver_values_read_back_as_the_table_type
     assert (row.id, row.status, row.version, row.first_seen, row.last_seen, row.resolved_at, row.acked_at) == \
         ("b" * 32, "open", 1, stamp, stamp, None, None)
     assert (row.expected_qty, row.actual_qty, row.delta_qty, row.unit_key) == ("2.5", "1", "-1.5", f"doc|{'b' * 32}")
-    assert (row.content_hash, row.doc_refs) == (lifecycle.content_hash(found[0]), '["ASN-1", "QD1"]')
+    assert (row.content_hash, row.doc_refs) == (lifecycle.content_hash(found[0]), '["ASN-1","QD1"]')  # compact
     assert "evidence" not in json.loads(row.details) and row.evidence == '["list:QD1/1"]'  # kept apart
     assert (stored["driver"][0].id, stored["driver"][0].actual_qty) == ("a" * 32, "0")

@@ -151,6 +151,22 @@ def test_aware_datetimes_round_trip_as_the_same_instant_in_utc_and_sort_chronolo
     assert dict(rows)["shanghai_morning"].microsecond == 123456
 
 
+def test_json_columns_round_trip_text_keys_and_chinese_and_refuse_a_decimal(open_store):
+    store = open_store()
+    extra = {"批次": "LOT-甲", "weights": [1, 2.5, None], 7: True}  # a key that is not text is written as text
+    with store.begin() as conn:
+        conn.execute(movements.insert().values(movement_row("json", qty=Decimal(1), occurred_at=TIMES["utc"],
+                                                            extra=extra)))
+    with pytest.raises((StatementError, TypeError)), store.begin() as conn:  # psycopg: TypeError, unwrapped
+        conn.execute(movements.insert().values(movement_row("decimal", qty=Decimal(1), occurred_at=TIMES["utc"],
+                                                            extra={"qty": Decimal("1.5")})))
+
+    with store.read() as conn:
+        read = conn.execute(select(movements.c.line_key, movements.c.extra)).all()
+
+    assert read == [("json", {"批次": "LOT-甲", "weights": [1, 2.5, None], "7": True})]
+
+
 def test_a_naive_datetime_or_a_float_quantity_is_refused_and_nothing_is_written(open_store):
     store = open_store()
     naive = movement_row("naive", qty=Decimal(1), occurred_at=datetime(2024, 3, 4, 9, 15))
