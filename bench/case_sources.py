@@ -6,7 +6,8 @@ connector's `sync_source` (decode + content hash + staging, committed per batch)
 (with its staging child's), each sync in a fresh child process so ru_maxrss is its own; then the
 same over pyodbc + psqlODBC against a bare pyodbc read (skip with BENCH_SOURCES_ODBC=0).
 N: $BENCH_SOURCES_ROWS (default 1,000,000); the RSS growth check repeats the sync at 3 × N (skip
-with BENCH_SOURCES_RSS3=0).
+with BENCH_SOURCES_RSS3=0). Each pair (sync, bare read) runs BENCH_SOURCES_REPEAT times (default 3)
+turn about (bench/repeat.py): rates are medians, each ratio the median of the pairs' ratios.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from statistics import median
+
+from bench import repeat
 
 QUERY = ("SELECT id AS line_key, ts AS changed_at, ts AS occurred_at, sku, qty, uom, mtype AS movement_type, "
          "doc AS doc_ref, lot, loc AS location FROM moves")
@@ -110,17 +114,13 @@ def bench_sources(tmp: Path) -> Iterator[str]:
     try:
         db = server.create_database()
         _fill(db, rows)
-        bare = _bare(db)
-        run = _sync(db, tmp, "1m")
-        yield f"BENCH bare_pg_rows_per_s {bare:.0f} rows/s"
-        yield f"BENCH sync_pg_rows_per_s {run['rows_per_s']:.0f} rows/s"
-        yield f"BENCH sync_pg_ratio {run['rows_per_s'] / bare:.3f} x"
-        yield f"BENCH sync_peak_rss_mb_1m {run['peak_mb']:.0f} MB"
+        times = repeat.count("BENCH_SOURCES_REPEAT")
+        runs = repeat.pairs(times, lambda: _sync(db, tmp, "1m"), lambda: _bare(db))
+        yield from _pair_lines("pg", runs)
+        yield f"BENCH sync_peak_rss_mb_1m {max(run['peak_mb'] for run, _ in runs):.0f} MB"
         if os.environ.get("BENCH_SOURCES_ODBC", "1") != "0":
-            bare_odbc, odbc_run = _bare_odbc(db), _sync(db, tmp, "odbc", _odbc(db))
-            yield f"BENCH bare_odbc_rows_per_s {bare_odbc:.0f} rows/s"
-            yield f"BENCH sync_odbc_rows_per_s {odbc_run['rows_per_s']:.0f} rows/s"
-            yield f"BENCH sync_odbc_ratio {odbc_run['rows_per_s'] / bare_odbc:.3f} x"
+            yield from _pair_lines("odbc", repeat.pairs(times, lambda: _sync(db, tmp, "odbc", _odbc(db)),
+                                                        lambda: _bare_odbc(db)))
         if os.environ.get("BENCH_SOURCES_RSS3", "1") != "0":
             _fill(db, rows * 3)
             yield f"BENCH sync_peak_rss_mb_3m {_sync(db, tmp, '3m')['peak_mb']:.0f} MB"
@@ -128,6 +128,11 @@ def bench_sources(tmp: Path) -> Iterator[str]:
         server.stop()
 
 
+def _pair_lines(driver: str, runs: list[tuple[dict, float]]) -> Iterator[str]:
+    """Medians of the bare read and of the sync over the pairs, and the pairs' ratios."""
+    yield f"BENCH bare_{driver}_rows_per_s {median(bare for _, bare in runs):.0f} rows/s"
+    yield f"BENCH sync_{driver}_rows_per_s {median(run['rows_per_s'] for run, _ in runs):.0f} rows/s"
+    yield from repeat.ratio_lines(f"sync_{driver}_ratio", [run["rows_per_s"] / bare for run, bare in runs], "x", 3)
 
 
 def _ledger_wms(tmp: Path, rows: int) -> str:
