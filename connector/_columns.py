@@ -26,6 +26,7 @@ from operator import attrgetter, methodcaller
 from typing import Any
 
 from connector.model import Movement
+from connector.store.types import json_text
 
 TEXT_FIELDS = ("sku", "uom", "movement_type", "doc_ref", "lot", "location")
 HASHED_TEXTS = ("sku", "uom", "movement_type", "doc_ref", "lot", "location")  # the hash's order after qty
@@ -120,7 +121,7 @@ class MovementColumns(Sequence):
             values = self.texts[field]
             plain = _plain(values)
             slots.append('"{}"' if plain else "{}")
-            args.append(values if plain else list(map(_json_text, values)))
+            args.append(values if plain else list(map(_hashed_string, values)))
         slots.insert(1, slots.pop(0))  # sku first, then qty
         args.insert(1, args.pop(0))
         if all(slot == '"{}"' for slot in slots):  # every value quoted alike: one join a row, 2.5x the format
@@ -160,7 +161,7 @@ class MovementColumns(Sequence):
                 t["lot"], t["location"], self.time_texts(self.occurred), self.time_texts(self.changed))
 
     def _extras(self):
-        return [json.dumps(e) if e else None for e in self.extra] if self.extra else repeat(None, len(self))
+        return [json_text(e) if e else None for e in self.extra] if self.extra else repeat(None, len(self))
 
 
 def movement_of(values: dict[str, Any], **more: Any) -> Movement:
@@ -205,7 +206,8 @@ def _plain(values: Sequence[str | None]) -> bool:
     return joined.isprintable() and '"' not in joined and "\\" not in joined
 
 
-def _json_text(value: str | None) -> str:
+def _hashed_string(value: str | None) -> str:
+    """A text value as the hash's JSON writes it (`json.dumps(…, ensure_ascii=False)`)."""
     return "null" if value is None else encode_basestring(value)
 
 
