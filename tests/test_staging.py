@@ -16,7 +16,7 @@ from connector import _staging
 from connector._columns import MovementColumns
 from connector.model import Movement
 from connector.store.tables import movements
-from connector.store.types import AwareDateTime, DecimalText
+from connector.store.types import AwareDateTime, DecimalText, json_text
 from tests.support.wms import store  # noqa: F401
 
 TEXTS = [None, "", "a", 'q"uote', "back\\slash", "tab\there", "中文", "nl\n", "x" * 50, "\u2028", "{}", "{0}"]
@@ -150,3 +150,8 @@ def test_a_backfill_batch_reads_back_as_revision_one_with_its_values_on_any_stor
         row = back[m.line_key]
         assert (row.sku, row.qty, row.occurred_at, row.extra) == (m.sku, m.qty, m.occurred_at, m.extra or None)
         assert row.content_hash == reference_hash(m) or m.extra  # extras enter the hash: test_extras_enter_…
+    if extras:  # written as the column type writes it (types.json_text), not in a spelling of its own
+        with any_store.read() as conn:
+            texts = dict(conn.exec_driver_sql("SELECT line_key, CAST(extra AS TEXT) FROM movements "
+                                              "WHERE extra IS NOT NULL").all())
+        assert texts == {m.line_key: json_text(m.extra) for m in batch if m.extra}
