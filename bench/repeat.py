@@ -19,7 +19,7 @@ B = TypeVar("B")
 
 def count(variable: str, default: int = 3) -> int:
     """How many pairs to run: the environment variable, at least 1."""
-    return max(1, int(os.environ.get(variable, default)))
+    return max(1, int(os.environ.get(variable, str(default))))
 
 
 def pairs(times: int, ours: Callable[[], A], baseline: Callable[[], B]) -> list[tuple[A, B]]:

@@ -7,10 +7,12 @@ from bench import repeat
 
 def test_pairs_run_ours_and_the_baseline_turn_about_ours_first():
     calls: list[str] = []
-    ours = lambda: calls.append("ours") or len(calls)  # noqa: E731
-    base = lambda: calls.append("base") or len(calls)  # noqa: E731
 
-    assert repeat.pairs(3, ours, base) == [(1, 2), (3, 4), (5, 6)]
+    def run(name: str) -> int:
+        calls.append(name)
+        return len(calls)
+
+    assert repeat.pairs(3, lambda: run("ours"), lambda: run("base")) == [(1, 2), (3, 4), (5, 6)]
     assert calls == ["ours", "base"] * 3
 
 
