@@ -23,7 +23,6 @@ from connector.model import Discrepancy
 from connector.store.engine import Store
 from connector.store.tables import discrepancies as D
 from connector.store.tables_compare import compare_pending as P
-from connector.store.types import json_text
 
 KINDS = tuple(KIND_LABELS)
 COUNTS = ("opened", "updated", "resolved", "unchanged", "in_flight")
@@ -154,8 +153,8 @@ def _to_driver(column_type, dialect):
                 done[key] = column_type.process_bind_param(v, dialect)
             return done[key]
         return convert
-    if isinstance(column_type, JSON):
-        return lambda v: None if v is None else json_text(v)
+    if isinstance(column_type, JSON):  # the column's own processor: the engine's serializer (types.json_text)
+        return column_type.bind_processor(dialect)
     return None  # stored as given
 
 
