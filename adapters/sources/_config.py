@@ -33,8 +33,10 @@ class SqlSourceConfig(Strict):
     cursor: Literal["keyset", "monotonic", "rowversion", "snapshot"] = "keyset"
     batch_size: int = Field(default=5000, ge=1, le=100_000)
     lag_seconds: int = Field(default=300, ge=0, description="leave rows younger than this for later")
-    overlap_seconds: int = Field(default=1800, ge=0, description="keyset: window re-read by the overlap pass")
-    overlap_every_seconds: int = Field(default=3600, ge=0, description="keyset: how often (0 = never)")
+    overlap_seconds: int = Field(default=1800, ge=0, description="keyset: how much later than lag_seconds a row "
+                                 "may commit after its timestamp and still be read by the next overlap pass")
+    overlap_every_seconds: int = Field(default=3600, ge=0, description="keyset: how often the overlap pass runs "
+                                       "(0 = never)")
     cap_at_open_transactions: bool = Field(default=False, description="PostgreSQL: never pass the start of "
                                            "the oldest open transaction")
     future_skew_seconds: int = Field(default=3600, ge=0, description="rows stamped later than now + this are "

@@ -111,16 +111,22 @@ class SqlSource(SourceAdapter):
                 for row in rows]
 
     def start_cursor(self, stored: dict[str, Any] | None) -> dict[str, Any] | None:
-        """Where this run starts: the stored cursor, rewound by the overlap window when one is due.
-        The time of the last overlap pass travels in the cursor (`_overlap_at`), so it survives restarts."""
+        """Where this run starts: the stored cursor or, when an overlap pass is due, `overlap_seconds`
+        before where the cursor stood when the previous pass started (`_overlap_from`), not before
+        where it stands now: a row committed up to lag + overlap_seconds after its timestamp is read
+        by the next pass however far the cursor moved in between. The first run with a stored cursor
+        starts the clock. Time and place of the last pass travel in the cursor, so they survive restarts."""
         every = self.config.overlap_every_seconds
         if not stored or self.strategy.name != "keyset" or not every or not self.config.overlap_seconds:
             return stored
-        now = self.clock.now()
-        last = stored.get("_overlap_at")
-        if last is None or now - last < timedelta(seconds=every):
-            return {**stored, "_overlap_at": last or now}
-        return {**cursors.rewind(stored, self.config.overlap_seconds), "_overlap_at": now}
+        now, last = self.clock.now(), stored.get("_overlap_at")
+        if last is not None and now - last < timedelta(seconds=every):
+            return stored
+        mark = {"_overlap_at": now, "_overlap_from": stored["changed_at"]}
+        if last is None:
+            return {**stored, **mark}
+        since = {**stored, "changed_at": stored.get("_overlap_from", stored["changed_at"])}  # older cursors: none
+        return {**cursors.rewind(since, self.config.overlap_seconds), **mark}
 
     def cursor_problem(self, stored: dict[str, Any] | None) -> str | None:
         """Why a stored cursor cannot be valid any more (source restored or truncated), or None."""

@@ -49,7 +49,7 @@ def _long_transaction_story(db, store, log, pause: float = 0, **fields):  # noqa
     late.commit()
     late.close()
     sync.sync_source(store, "wms", source, clock=SystemClock(), log=log, batch_size=100)
-    if pause:  # the run after `overlap_every_seconds` starts overlap_seconds before the cursor
+    if pause:  # the run after `overlap_every_seconds` starts overlap_seconds before the previous pass's cursor
         time.sleep(pause)
         sync.sync_source(store, "wms", source, clock=SystemClock(), log=log, batch_size=100)
     source.close()

@@ -51,6 +51,38 @@ def test_registry_typo_suggests_sql():
         registry.load("connector.sources", "sqll")
 
 
+def test_start_cursor_first_run_with_a_cursor_starts_the_overlap_clock_without_rewinding(wms, make_source, clock):
+    source = make_source(wms, overlap_seconds=1200, overlap_every_seconds=3600)
+    stored = {"changed_at": "2025-03-04 19:00:00", "line_key": "L5"}
+    assert source.start_cursor(stored) == {**stored, "_overlap_at": clock.now(), "_overlap_from": "2025-03-04 19:00:00"}
+
+
+def test_start_cursor_before_the_pass_is_due_is_the_stored_cursor(wms, make_source, clock):
+    source = make_source(wms, overlap_seconds=1200, overlap_every_seconds=3600)
+    stored = {"changed_at": "2025-03-04 19:50:00", "line_key": "L9", "_overlap_at": clock.now(),
+              "_overlap_from": "2025-03-04 19:00:00"}
+    clock.advance(minutes=59)
+    assert source.start_cursor(stored) == stored
+
+
+def test_start_cursor_overlap_pass_rewinds_from_where_the_cursor_stood_at_the_previous_pass(wms, make_source, clock):
+    """A row committed late just after the previous pass is below the window of the cursor now."""
+    source = make_source(wms, overlap_seconds=1200, overlap_every_seconds=3600)
+    stored = {"changed_at": "2025-03-04 19:55:00", "line_key": "L9", "_overlap_at": clock.now(),
+              "_overlap_from": "2025-03-04 19:00:00"}
+    clock.advance(minutes=60)
+    assert source.start_cursor(stored) == {"changed_at": "2025-03-04 18:40:00", "line_key": "",
+                                           "_overlap_at": clock.now(), "_overlap_from": "2025-03-04 19:55:00"}
+
+
+def test_start_cursor_stored_before_overlap_from_existed_rewinds_from_the_cursor_once(wms, make_source, clock):
+    source = make_source(wms, overlap_seconds=1200, overlap_every_seconds=3600)
+    stored = {"changed_at": "2025-03-04 19:55:00", "line_key": "L9", "_overlap_at": clock.now()}
+    clock.advance(minutes=60)
+    assert source.start_cursor(stored) == {"changed_at": "2025-03-04 19:35:00", "line_key": "",
+                                           "_overlap_at": clock.now(), "_overlap_from": "2025-03-04 19:55:00"}
+
+
 def test_fetch_returns_at_most_batch_size_rows_per_batch(wms, make_source):
     for n in range(7):
         wms.add(f"L{n}", changed_at=f"2025-03-01 09:00:0{n}")
