@@ -151,7 +151,7 @@ class History:
         return not row.late and self.at_or_below(row, after)
 
     def settle(self) -> None:
-        """Past the lag and the overlap interval: the next run must bring everything."""
+        """Two runs, each past the lag and the overlap interval: everything must be staged by then."""
         for _ in range(2):  # the first run may only start the overlap clock
             self.clock.advance(seconds=LAG + OVERLAP_EVERY)
             self.sync(3)
