@@ -10,7 +10,8 @@ latest revision equal to the WMS row and no revision repeating the one before it
   `overlap_seconds`), which the next overlap pass must bring however far the cursor moved meanwhile
   (passes an hour apart, a window of 20 minutes);
 - monotonic: every id at or below the cursor (ids only grow; times may be backdated);
-- snapshot: every row the WMS holds, and every staged line the WMS dropped reported as vanished.
+- snapshot: every row the WMS holds, and every staged line the WMS dropped reported as vanished until
+  it is written again.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 add = st.tuples(st.just("add"), st.integers(0, 15), st.integers(1, 99))  # minutes backdated, quantity
 edit = st.tuples(st.just("edit"), st.integers(0, 10_000), st.integers(1, 99))  # which row, new quantity
 drop = st.tuples(st.just("drop"), st.integers(0, 10_000))
+restore = st.tuples(st.just("restore"), st.integers(0, 10_000), st.integers(1, 99))  # a dropped row back
 advance = st.tuples(st.just("advance"), st.integers(1, 30))  # minutes
 run = st.tuples(st.just("sync"), st.integers(1, 4))  # batch size
 
@@ -94,6 +96,8 @@ class History:
             self.edit(*args)
         elif kind == "drop" and self.rows:
             self.drop(*args)
+        elif kind == "restore" and self.dropped:
+            self.restore(*args)
         elif kind == "advance":
             self.clock.advance(minutes=args[0])
         elif kind == "sync":
@@ -119,6 +123,13 @@ class History:
         del self.rows[key]
         self.dropped.add(key)
         self.wms.execute(f"DELETE FROM moves WHERE line_key = '{key}'")
+
+    def restore(self, pick: int, qty: int) -> None:
+        """A deleted line written again (an undo in the WMS): its vanished report must close."""
+        key = sorted(self.dropped, key=str)[pick % len(self.dropped)]
+        self.dropped.discard(key)
+        self.rows[key] = Row(key, self.local_now(), qty)
+        self.wms.add(key, changed_at=self.rows[key].changed_at, occurred_at=self.rows[key].changed_at, qty=str(qty))
 
     def at_or_below(self, row: Row, cursor: dict | None) -> bool:
         if cursor is None:
@@ -222,6 +233,6 @@ def test_monotonic_after_any_history_keeps_every_id_the_cursor_passed(steps):
 
 @pytest.mark.timeout(300)
 @PROPERTY
-@given(steps=st.lists(st.one_of(add, edit, drop, advance, run), min_size=1, max_size=30))
-def test_snapshot_after_any_history_stages_every_row_and_reports_every_dropped_one(steps):
+@given(steps=st.lists(st.one_of(add, edit, drop, restore, advance, run), min_size=1, max_size=30))
+def test_snapshot_after_any_history_stages_every_row_and_reports_every_dropped_one_until_it_returns(steps):
     play_through("snapshot", steps)
