@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from connector.model import Batch, SourceRowError
+from connector.model import Batch, Movement, SourceRowError
 
 
 class SourceAdapter(ABC):
@@ -49,6 +49,11 @@ class SourceAdapter(ABC):
     def snapshot(self) -> list[dict[str, Any]]:
         """The WMS's own on-hand table as rows of sku, qty, uom (for the reconciliation)."""
         raise NotImplementedError(f"{type(self).__name__} has no on-hand snapshot")
+
+    def in_flight(self, cursor: dict[str, Any] | None, limit: int) -> list[Movement] | None:
+        """Movements after `cursor` whatever their age (the rows a sync has not read yet), for the
+        reconciliation; None when there are more than `limit`. Default: none ([])."""
+        return []
 
     def close(self) -> None:
         """Release connections."""

@@ -67,7 +67,7 @@ class _Writes:
 
 def _post_batch(conn: Connection, source: str, rows: list[Any], mapping: Mapping, now: datetime) -> list[str]:
     keys = sorted({r.line_key for r in rows})
-    newest, live, held = _newest(conn, source, keys), _live(conn, source, keys), _open(conn, source, keys)
+    newest, live, held = _newest(conn, source, keys), live_entries(conn, source, keys), _open(conn, source, keys)
     writes, outcomes = _Writes(), []
     for row in rows:
         outcomes.append(_decide(row, mapping, now, newest, live, held, writes))
@@ -82,7 +82,7 @@ def _decide(row, mapping: Mapping, now: datetime, newest, live, held, writes: _W
     for entry in live.pop(row.line_key, []):
         if entry["movement_id"] != row.id:
             writes.entries.append(_reversal(entry, row.id, now))
-    movement = _movement(row)
+    movement = staged_movement(row)
     try:
         entry = map_movement(movement, mapping)
     except MappingError as exc:
@@ -135,7 +135,7 @@ def _newest(conn: Connection, source: str, keys: list[str]) -> dict[str, int]:
     return found
 
 
-def _live(conn: Connection, source: str, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
+def live_entries(conn: Connection, source: str, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
     """Per line: its entries not reversed and not themselves reversals (what a new revision cancels)."""
     e = ledger_entries.c
     by_line: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -178,7 +178,8 @@ def _entry(row: Any, entry: LedgerEntry, needs: bool, now: datetime) -> dict[str
             "occurred_at": entry.occurred_at, "reverses_id": None, "created_at": now}
 
 
-def _movement(row: Any) -> Movement:
+def staged_movement(row: Any) -> Movement:
+    """A staged revision (a `movements` row) as the Movement the mapping takes."""
     return Movement(source=row.source, line_key=row.line_key, sku=row.sku, qty=row.qty, uom=row.uom,
                     movement_type=row.movement_type, doc_ref=row.doc_ref, occurred_at=row.occurred_at,
                     changed_at=row.changed_at, lot=row.lot, location=row.location)

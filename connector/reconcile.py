@@ -3,20 +3,24 @@
 A cursor cannot see a hard-deleted row, and some WMS logs leave movements out (GreaterWMS does not
 log count adjustments). So, on a schedule, the WMS's on-hand snapshot (the profile's [snapshot]:
 sku, qty, uom) is converted through the item mapping into declared units, summed per ledger item
-(账册号 + 商品序号), and compared with the sum of this source's ledger entries. Each difference is
-a `wms_snapshot_mismatch` discrepancy, written with its outbox rows in one transaction; one that is
-no longer found is resolved. Snapshot rows the mapping cannot convert are counted, not guessed.
+(账册号 + 商品序号), and compared with the sum of this source's ledger entries plus what its lines
+still in flight will post (reconcile_flight.py): a movement the snapshot already holds and the ledger
+not yet is not a difference. Each difference both of two looks agree on is a `wms_snapshot_mismatch`
+discrepancy, written with its outbox rows in one transaction; one that is no longer found is
+resolved. Snapshot rows the mapping cannot convert are counted, not guessed.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
 
+from connector import reconcile_flight
 from connector.compare import lifecycle  # one life cycle for every discrepancy
 from connector.mapping_file import Mapping
 from connector.model import Discrepancy
@@ -29,17 +33,47 @@ Key = tuple[str, int]
 
 def reconcile_source(store: Store, name: str, adapter, mapping: Mapping, *, routes: dict[str, list[str]],
                      site: str, clock, log) -> dict[str, Any]:
-    """Compare one source's snapshot with its ledger; return counts (opened, updated, resolved, ...)."""
-    wms, units, skipped = snapshot_totals(adapter.snapshot(), mapping)
-    now = clock.now()
+    """Compare one source's snapshot with its ledger and its lines in flight (reconcile_flight.py);
+    when they differ, look a second time and report only the differences both looks agree on: a
+    movement committed between reading the snapshot and the WMS's newest rows shows in one look
+    only, and leaves its item's discrepancy as it was (`unsettled`). Returns counts."""
+    first = _look(store, name, adapter, mapping)
+    second = _look(store, name, adapter, mapping) if first is not None and first.differences else first
+    if second is None:
+        log.warning("reconcile_skipped", source=name,
+                    reason=f"more than {reconcile_flight.LIMIT} lines in flight: the sync is behind")
+        return {"skipped": 1}
+    agreed = {key: pair for key, pair in second.differences.items() if first.differences.get(key) == pair}
+    unsettled = (set(first.differences) | set(second.differences)) - set(agreed)
+    found = [_finding(name, key, *pair, second.units.get(key)) for key, pair in sorted(agreed.items())]
     with store.begin() as conn:
-        posted = ledger_totals(conn, name)
-        found = [_finding(name, key, wms.get(key, Decimal(0)), posted.get(key, Decimal(0)), units.get(key))
-                 for key in sorted(set(wms) | set(posted)) if wms.get(key, 0) != posted.get(key, 0)]
-        counts = _apply(conn, name, found, now, routes, site)
-    counts.update(items=len(set(wms) | set(posted)), **{f"snapshot_{k}": n for k, n in skipped.items()})
+        counts = _apply(conn, name, found, clock.now(), routes, site, {_id(name, key) for key in unsettled})
+    counts.update(items=second.items, unsettled=len(unsettled), **{f"snapshot_{k}": n for k, n in second.skipped.items()})
     log.info("reconcile_done", source=name, **counts)
     return dict(counts)
+
+
+@dataclass
+class _Look:
+    differences: dict[Key, tuple[Decimal, Decimal]]  # item -> (WMS on hand, ledger with the lines in flight)
+    units: dict[Key, str]
+    skipped: Counter
+    items: int
+
+
+def _look(store: Store, name: str, adapter, mapping: Mapping) -> _Look | None:
+    """Snapshot first, then the ledger and the WMS rows after the cursor (None: too many in flight)."""
+    wms, units, skipped = snapshot_totals(adapter.snapshot(), mapping)
+    with store.read() as conn:
+        ledger, flight = ledger_totals(conn, name), reconcile_flight.in_flight_totals(conn, name, adapter, mapping)
+    if flight is None:
+        return None
+    for key, qty in flight.items():
+        ledger[key] = ledger.get(key, Decimal(0)) + qty
+    keys = set(wms) | set(ledger)
+    differences = {key: (wms.get(key, Decimal(0)), ledger.get(key, Decimal(0))) for key in keys
+                   if wms.get(key, 0) != ledger.get(key, 0)}
+    return _Look(differences, units, skipped, len(keys))
 
 
 def every_seconds(app) -> int | None:
@@ -76,16 +110,19 @@ def ledger_totals(conn, name: str) -> dict[Key, Decimal]:
     return dict(totals)
 
 
+def _id(name: str, key: Key) -> str:
+    return hashlib.sha256(f"{KIND}|{name}|{key[0]}|{key[1]}".encode()).hexdigest()[:32]
+
+
 def _finding(name: str, key: Key, wms: Decimal, posted: Decimal, unit: str | None) -> Discrepancy:
-    did = hashlib.sha256(f"{KIND}|{name}|{key[0]}|{key[1]}".encode()).hexdigest()[:32]
-    return Discrepancy(id=did, kind=KIND, ledger_no=key[0], item_seq=key[1], item_no=None, doc_refs=(),
+    return Discrepancy(id=_id(name, key), kind=KIND, ledger_no=key[0], item_seq=key[1], item_no=None, doc_refs=(),
                        expected_qty=wms.normalize(), actual_qty=posted.normalize(),
                        delta_qty=(posted - wms).normalize(), unit=unit,
                        details={"source": name, "meaning": "ledger posted from this source minus the WMS on-hand "
                                 "snapshot; a row deleted in the WMS or a movement its log omits"})
 
 
-def _apply(conn, name: str, found: list[Discrepancy], now, routes, site: str) -> Counter:
+def _apply(conn, name: str, found: list[Discrepancy], now, routes, site: str, unsettled: set[str]) -> Counter:
     counts: Counter = Counter()
     unit_key = f"reconcile:{name}"
     existing = {r.id: r for r in conn.execute(select(discrepancies).where(discrepancies.c.kind == KIND))
@@ -96,7 +133,7 @@ def _apply(conn, name: str, found: list[Discrepancy], now, routes, site: str) ->
         if event:
             lifecycle.queue(conn, event, d.id, now, routes, site)
     for did, row in existing.items():
-        if row.status in lifecycle.LIVE and did not in {d.id for d in found}:
+        if row.status in lifecycle.LIVE and did not in {d.id for d in found} and did not in unsettled:
             lifecycle.resolve(conn, row, now)
             counts["resolved"] += 1
             lifecycle.queue(conn, "resolved", did, now, routes, site)

@@ -155,6 +155,17 @@ class SqlSource(SourceAdapter):
         rows = self._query_rows(lambda: statement)[1]
         return rows[0][0] if rows else None
 
+    def in_flight(self, cursor: dict[str, Any] | None, limit: int) -> list[Movement] | None:
+        """Rows after `cursor` in cursor order without the lag's bound (bad rows left out: the sync
+        quarantines them); a snapshot-strategy source keeps no cursor and reports none."""
+        if not self.keeps_cursor:
+            return []
+        names, rows = self._query_rows(lambda: self.statement(cursor, limit + 1))
+        if len(rows) > limit:
+            return None
+        decoder = RowDecoder(self.name, names, self.zone, self.config.encoding, self.config.extra_columns)
+        return [item for item in map(decoder.row, rows) if type(item) is Movement]
+
     def snapshot(self) -> list[dict[str, Any]]:
         """The WMS's own on-hand table (sku, qty, uom), for the reconciliation."""
         if not self.snapshot_query:

@@ -66,6 +66,86 @@ def test_greaterwms_mismatch_resolved_once_the_wms_log_agrees(make_site, greater
     assert site.app.reconcile()["source:wms"]["resolved"] == 1
 
 
+def _pick(db_path, qty: int = -2, goods: str = "SSD-1TB", bin_name: str = "A-01-01") -> None:
+    """One picking as GreaterWMS writes it: a signed log row and the bin's on-hand, together."""
+    with sqlite3.connect(db_path) as db:
+        db.execute("INSERT INTO qtyrecorder (openid, mode_code, bin_name, goods_code, goods_desc, goods_qty, "
+                   "store_code, creater, create_time) VALUES ('', 'DN20240310000001', ?, ?, '', ?, '', '', "
+                   "'2024-03-10 09:00:00')", (bin_name, goods, qty))
+        db.execute("UPDATE stockbin SET goods_qty = goods_qty + ? WHERE goods_code = ? AND bin_name = ?",
+                   (qty, goods, bin_name))
+
+
+def _stock_differences(site) -> dict[int, tuple]:
+    """Per ledger line: status and ledger minus WMS (the figures on each side move with the stock)."""
+    with site.app.store.read() as conn:
+        return {r.item_seq: (r.status, r.delta_qty) for r in conn.execute(select(discrepancies))}
+
+
+def test_greaterwms_movement_the_sync_has_not_read_leaves_every_difference_as_it_was(make_site, greater):
+    """The snapshot already holds a picking the ledger does not: in flight, not a new difference."""
+    site = _site(make_site, greater)
+    site.app.sync()
+    site.app.reconcile()
+    before = _stock_differences(site)
+    _pick(greater)
+    counts = site.app.reconcile()["source:wms"]
+    assert (counts.get("opened", 0), counts.get("resolved", 0), counts["unsettled"]) == (0, 0, 0)
+    assert _stock_differences(site) == before  # SSD-1TB: on hand 380, ledger with the picking 378: still -2
+
+
+def test_greaterwms_movement_staged_but_not_posted_counts_as_in_flight(make_site, greater):
+    from connector import sync
+
+    site = _site(make_site, greater)
+    site.app.sync()
+    site.app.reconcile()
+    before = _stock_differences(site)
+    _pick(greater)
+    sync.sync_source(site.app.store, "wms", site.app.adapter("sources", "wms"), clock=site.app.clock,
+                     log=site.app.log, batch_size=100)  # staged, the ledger stage not run
+    counts = site.app.reconcile()["source:wms"]
+    assert (counts.get("opened", 0), counts.get("resolved", 0)) == (0, 0)
+    assert _stock_differences(site) == before
+
+
+def test_greaterwms_difference_seen_by_one_look_only_leaves_its_discrepancy_as_it_was(make_site, greater,
+                                                                                      monkeypatch):
+    """A picking committed between reading the snapshot and the log shows in one look, not both."""
+    site = _site(make_site, greater)
+    site.app.sync()
+    site.app.reconcile()
+    before = _stock_differences(site)
+    adapter = site.app.adapter("sources", "wms")
+    real, looks = adapter.snapshot, []
+
+    def moving_snapshot():
+        rows = real()
+        looks.append(rows)
+        return [{**r, "qty": r["qty"] - 1} if len(looks) == 1 and r["sku"] == "SSD-1TB" else r for r in rows]
+
+    monkeypatch.setattr(adapter, "snapshot", moving_snapshot)
+    counts = site.app.reconcile()["source:wms"]
+    assert len(looks) == 2 and counts["unsettled"] == 1 and counts["unchanged"] == 2
+    with site.app.store.read() as conn:
+        assert all(r.version == 1 for r in conn.execute(select(discrepancies)))  # not updated, not resolved
+    assert _stock_differences(site) == before
+
+
+def test_greaterwms_more_lines_in_flight_than_the_limit_skips_the_comparison(make_site, greater, monkeypatch):
+    from connector import reconcile_flight
+
+    site = _site(make_site, greater)
+    site.app.sync()
+    site.app.reconcile()
+    before = _stock_differences(site)
+    _pick(greater)
+    _pick(greater, qty=-1)
+    monkeypatch.setattr(reconcile_flight, "LIMIT", 1)
+    assert site.app.reconcile()["source:wms"] == {"skipped": 1}
+    assert _stock_differences(site) == before
+
+
 def test_greaterwms_id_cursor_reads_only_new_log_rows(make_site, greater):
     site = _site(make_site, greater)
     site.app.sync()
