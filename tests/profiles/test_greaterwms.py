@@ -82,12 +82,17 @@ def _stock_differences(site) -> dict[int, tuple]:
         return {r.item_seq: (r.status, r.delta_qty) for r in conn.execute(select(discrepancies))}
 
 
-def test_greaterwms_movement_the_sync_has_not_read_leaves_every_difference_as_it_was(make_site, greater):
-    """The snapshot already holds a picking the ledger does not: in flight, not a new difference."""
+def _reconciled(make_site, greater):
+    """A site synced and reconciled once (the story's three differences open), and those differences."""
     site = _site(make_site, greater)
     site.app.sync()
     site.app.reconcile()
-    before = _stock_differences(site)
+    return site, _stock_differences(site)
+
+
+def test_greaterwms_movement_the_sync_has_not_read_leaves_every_difference_as_it_was(make_site, greater):
+    """The snapshot already holds a picking the ledger does not: in flight, not a new difference."""
+    site, before = _reconciled(make_site, greater)
     _pick(greater)
     counts = site.app.reconcile()["source:wms"]
     assert (counts.get("opened", 0), counts.get("resolved", 0), counts["unsettled"]) == (0, 0, 0)
@@ -97,10 +102,7 @@ def test_greaterwms_movement_the_sync_has_not_read_leaves_every_difference_as_it
 def test_greaterwms_movement_staged_but_not_posted_counts_as_in_flight(make_site, greater):
     from connector import sync
 
-    site = _site(make_site, greater)
-    site.app.sync()
-    site.app.reconcile()
-    before = _stock_differences(site)
+    site, before = _reconciled(make_site, greater)
     _pick(greater)
     sync.sync_source(site.app.store, "wms", site.app.adapter("sources", "wms"), clock=site.app.clock,
                      log=site.app.log, batch_size=100)  # staged, the ledger stage not run
@@ -112,10 +114,7 @@ def test_greaterwms_movement_staged_but_not_posted_counts_as_in_flight(make_site
 def test_greaterwms_difference_seen_by_one_look_only_leaves_its_discrepancy_as_it_was(make_site, greater,
                                                                                       monkeypatch):
     """A picking committed between reading the snapshot and the log shows in one look, not both."""
-    site = _site(make_site, greater)
-    site.app.sync()
-    site.app.reconcile()
-    before = _stock_differences(site)
+    site, before = _reconciled(make_site, greater)
     adapter = site.app.adapter("sources", "wms")
     real, looks = adapter.snapshot, []
 
@@ -135,10 +134,7 @@ def test_greaterwms_difference_seen_by_one_look_only_leaves_its_discrepancy_as_i
 def test_greaterwms_more_lines_in_flight_than_the_limit_skips_the_comparison(make_site, greater, monkeypatch):
     from connector import reconcile_flight
 
-    site = _site(make_site, greater)
-    site.app.sync()
-    site.app.reconcile()
-    before = _stock_differences(site)
+    site, before = _reconciled(make_site, greater)
     _pick(greater)
     _pick(greater, qty=-1)
     monkeypatch.setattr(reconcile_flight, "LIMIT", 1)
