@@ -34,21 +34,24 @@ Key = tuple[str, int]
 def reconcile_source(store: Store, name: str, adapter, mapping: Mapping, *, routes: dict[str, list[str]],
                      site: str, clock, log) -> dict[str, Any]:
     """Compare one source's snapshot with its ledger and its lines in flight (reconcile_flight.py);
-    when they differ, look a second time and report only the differences both looks agree on: a
-    movement committed between reading the snapshot and the WMS's newest rows shows in one look
-    only, and leaves its item's discrepancy as it was (`unsettled`). Returns counts."""
+    when they differ, look a second time and report only the differences both looks agree on (the
+    same ledger minus WMS; the figures, as of the second look): a movement committed between reading
+    the snapshot and the WMS's newest rows shows in one look only, and leaves its item's discrepancy
+    as it was (`unsettled`). Returns counts."""
     first = _look(store, name, adapter, mapping)
     second = _look(store, name, adapter, mapping) if first is not None and first.differences else first
     if second is None:
         log.warning("reconcile_skipped", source=name,
                     reason=f"more than {reconcile_flight.LIMIT} lines in flight: the sync is behind")
         return {"skipped": 1}
-    agreed = {key: pair for key, pair in second.differences.items() if first.differences.get(key) == pair}
+    agreed = {key: pair for key, pair in second.differences.items()
+              if _delta(first.differences.get(key)) == _delta(pair)}
     unsettled = (set(first.differences) | set(second.differences)) - set(agreed)
     found = [_finding(name, key, *pair, second.units.get(key)) for key, pair in sorted(agreed.items())]
     with store.begin() as conn:
         counts = _apply(conn, name, found, clock.now(), routes, site, {_id(name, key) for key in unsettled})
-    counts.update(items=second.items, unsettled=len(unsettled), **{f"snapshot_{k}": n for k, n in second.skipped.items()})
+    counts.update(items=second.items, unsettled=len(unsettled),
+                  **{f"snapshot_{k}": n for k, n in second.skipped.items()})
     log.info("reconcile_done", source=name, **counts)
     return dict(counts)
 
@@ -59,6 +62,10 @@ class _Look:
     units: dict[Key, str]
     skipped: Counter
     items: int
+
+
+def _delta(pair: tuple[Decimal, Decimal] | None) -> Decimal | None:
+    return None if pair is None else pair[1] - pair[0]
 
 
 def _look(store: Store, name: str, adapter, mapping: Mapping) -> _Look | None:

@@ -131,6 +131,25 @@ def test_greaterwms_difference_seen_by_one_look_only_leaves_its_discrepancy_as_i
     assert _stock_differences(site) == before
 
 
+def test_greaterwms_picking_between_the_two_looks_moves_the_figures_not_the_difference(make_site, greater,
+                                                                                     monkeypatch):
+    site, before = _reconciled(make_site, greater)
+    adapter = site.app.adapter("sources", "wms")
+    real, calls = adapter.in_flight, []
+
+    def then_a_picking(cursor, limit):
+        found = real(cursor, limit)
+        calls.append(found)
+        if len(calls) == 1:
+            _pick(greater)  # committed after the first look, before the second
+        return found
+
+    monkeypatch.setattr(adapter, "in_flight", then_a_picking)
+    counts = site.app.reconcile()["source:wms"]
+    assert len(calls) == 2 and counts["unsettled"] == 0 and counts.get("resolved", 0) == 0
+    assert _stock_differences(site) == before
+
+
 def test_greaterwms_more_lines_in_flight_than_the_limit_skips_the_comparison(make_site, greater, monkeypatch):
     from connector import reconcile_flight
 
