@@ -139,8 +139,9 @@ def _apply(conn, name: str, found: list[Discrepancy], now, routes, site: str, un
         counts[event or "unchanged"] += 1
         if event:
             lifecycle.queue(conn, event, d.id, now, routes, site)
+    kept = {d.id for d in found} | unsettled  # found again, or not settled by this run: not resolved
     for did, row in existing.items():
-        if row.status in lifecycle.LIVE and did not in {d.id for d in found} and did not in unsettled:
+        if row.status in lifecycle.LIVE and did not in kept:
             lifecycle.resolve(conn, row, now)
             counts["resolved"] += 1
             lifecycle.queue(conn, "resolved", did, now, routes, site)

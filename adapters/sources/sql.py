@@ -66,7 +66,7 @@ class SqlSource(SourceAdapter):
         now = self.clock.now()  # the bound first: a transaction still open now keeps the cursor behind it,
         upper, future = self._signpost(now), now + timedelta(seconds=self.config.future_skew_seconds)
         names, rows = self._query_rows(lambda: self.statement(cursor, limit))  # even if it commits meanwhile
-        decoder = RowDecoder(self.name, names, self.zone, self.config.encoding, self.config.extra_columns)
+        decoder = self._decoder(names)
         columns = decoder.columns(rows)
         if columns is not None and (not self.strategy.time_bounded or columns.newest_changed() < upper):
             return Batch(columns, [], self._cursor_at(names, rows[-1], cursor), exhausted=len(rows) < limit)
@@ -85,6 +85,9 @@ class SqlSource(SourceAdapter):
             last = row
         return Batch(movements, errors, self._cursor_at(names, last, cursor),
                      exhausted=len(rows) < limit or flagged)
+
+    def _decoder(self, names) -> RowDecoder:
+        return RowDecoder(self.name, names, self.zone, self.config.encoding, self.config.extra_columns)
 
     def _cursor_at(self, names, row, carry):
         return carry if row is None else self.strategy.cursor_of(dict(zip(names, row)), carry=carry)
@@ -163,7 +166,7 @@ class SqlSource(SourceAdapter):
         names, rows = self._query_rows(lambda: self.statement(cursor, limit + 1))
         if len(rows) > limit:
             return None
-        decoder = RowDecoder(self.name, names, self.zone, self.config.encoding, self.config.extra_columns)
+        decoder = self._decoder(names)
         return [item for item in map(decoder.row, rows) if type(item) is Movement]
 
     def snapshot(self) -> list[dict[str, Any]]:

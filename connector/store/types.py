@@ -52,8 +52,8 @@ class AwareDateTime(TypeDecorator):
 
 
 def json_text(value) -> str:
-    """The text of a JSON column, on every store (the engine's `json_serializer`; the rebuild's driver
-    path calls it directly): compact UTF-8 JSON from orjson, 5-6 times faster than `json.dumps` on a
+    """The text of a JSON column, on every store (the engine's `json_serializer`, which the rebuild's
+    driver path reaches through the column's bind processor; staging calls it directly): compact UTF-8 JSON from orjson, 5-6 times faster than `json.dumps` on a
     rebuild's tens of thousands of discrepancies. Keys that are not text are written as text, as
     `json.dumps` does; a value JSON has no form for (a Decimal, a set) is refused with TypeError."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
