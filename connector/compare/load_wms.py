@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Connection, and_, func, literal_column, or_, select
@@ -86,28 +86,46 @@ def vehicles_of(conn: Connection, keys: set[tuple]) -> set[str]:
     return set(_dispatch_keys(conn, keys).values())
 
 
-def dispatch_query(as_of: datetime | None = None):
+def dispatch_query():
     """Every dispatch with its entries' quantities (outer: SQLite reads the dispatches first, then
     their entries by line, instead of every entry)."""
-    query = (select(CD.c.vehicle_no, raw(CD.c.dispatched_at), raw(CD.c.gross_wt), CD.c.doc_ref, CD.c.source,
-                    CD.c.line_key, CD.c.revision, raw(E.c.dcl_qty))
-             .outerjoin(E, and_(E.c.source == CD.c.source, E.c.line_key == CD.c.line_key,
-                                E.c.revision == CD.c.revision)))
-    return query if as_of is None else query.where(E.c.created_at <= as_of, E.c.occurred_at <= as_of)
+    return (select(CD.c.vehicle_no, raw(CD.c.dispatched_at), raw(CD.c.gross_wt), CD.c.doc_ref, CD.c.source,
+                   CD.c.line_key, CD.c.revision, raw(E.c.dcl_qty))
+            .outerjoin(E, and_(E.c.source == CD.c.source, E.c.line_key == CD.c.line_key,
+                               E.c.revision == CD.c.revision)))
 
 
 def dispatches(conn: Connection, vehicles: set[str] | None, as_of: datetime | None = None) -> dict[str, list[Dispatch]]:
     """Per vehicle its dispatches: live outbound revisions grouped by dispatch time."""
-    query = dispatch_query(as_of)
+    if as_of is not None:
+        return _group(_dispatches_as_of(conn, vehicles, as_of))
+    query = dispatch_query()
     found = rows(conn, query) if vehicles is None else (
         r for part in chunks(vehicles) for r in rows(conn, query.where(CD.c.vehicle_no.in_(part))))
     lines: dict[tuple, list] = {}
     for vehicle, at, gross, doc, source, key, rev, qty in found:
         if qty is None:  # no entry for this revision
             continue
-        line = lines.setdefault((source, key, rev), [vehicle, at, gross, doc, ZERO])
+        line = lines.setdefault((source, key, rev), [vehicle, T(at), gross, doc, ZERO])
         line[4] += Decimal(qty)
     return _group(lines)
+
+
+def _dispatches_as_of(conn: Connection, vehicles: set[str] | None, as_of: datetime) -> dict[tuple, list]:
+    """`--as-of`: the dispatch lines read from the movement revisions of the entries known by then,
+    not from `compare_dispatches` (which holds what the comparator had seen when it last ran)."""
+    query = (select(*_movement_query().selected_columns, raw(E.c.dcl_qty))
+             .join(E, and_(E.c.source == M.c.source, E.c.line_key == M.c.line_key, E.c.revision == M.c.revision))
+             .where(M.c.extra.is_not(None), E.c.created_at <= as_of, E.c.occurred_at <= as_of))
+    lines: dict[tuple, list] = {}
+    for *movement, qty in rows(conn, query):
+        d = _dispatch_row(*movement)
+        if d is None or (vehicles is not None and d["vehicle_no"] not in vehicles):
+            continue
+        line = lines.setdefault((d["source"], d["line_key"], d["revision"]),
+                                [d["vehicle_no"], d["dispatched_at"].astimezone(UTC), d["gross_wt"], d["doc_ref"], ZERO])
+        line[4] += Decimal(qty)
+    return lines
 
 
 def _group(lines: dict[tuple, list]) -> dict[str, list[Dispatch]]:
@@ -119,8 +137,7 @@ def _group(lines: dict[tuple, list]) -> dict[str, list[Dispatch]]:
     for (vehicle, at), parts in sorted(groups.items()):
         weights = [Decimal(g) for _, g, _ in parts if g is not None]
         gross = sum(weights, ZERO) if len(weights) == len(parts) else None
-        when = T(at)
-        out[vehicle].append(Dispatch(f"{vehicle}@{when.isoformat()}", vehicle, when, gross,
+        out[vehicle].append(Dispatch(f"{vehicle}@{at.isoformat()}", vehicle, at, gross,
                                      tuple(sorted({d for _, _, d in parts if d})), tuple(e for e, _, _ in parts)))
     return dict(out)
 

@@ -167,6 +167,17 @@ def test_as_of_before_the_passport_was_known_shows_the_dispatch_without_passport
     assert "dispatch_without_passport" in kinds and "dispatch_without_passport" not in found(world)
 
 
+def test_as_of_reads_dispatches_from_the_movements_even_before_any_comparison_ran(world):
+    world.ship(vehicle="V1", at=LONG_AGO)  # no tick since: compare_dispatches is still empty
+    world.ship(line_key="S1", vehicle="V2", at=LONG_AGO)  # re-sent later on another vehicle
+    first = picture(world.store, S, NOW - timedelta(seconds=1))  # before either revision was posted
+    world.clock.advance(hours=1)
+    world.ship(line_key="S1", vehicle="V3", at=LONG_AGO)
+    shown = {d["details"]["vehicleNo"] for d in picture(world.store, S, NOW)["discrepancies"]
+             if d["kind"] == "dispatch_without_passport"}
+    assert shown == {"V2"} and first["discrepancies"] == []
+
+
 def test_show_explains_dispatch_kinds_with_the_vehicle_and_chinese_terms(world):
     from zoneinfo import ZoneInfo
 
