@@ -52,7 +52,8 @@ class SourceAdapter(ABC):
 
     def in_flight(self, cursor: dict[str, Any] | None, limit: int) -> list[Movement] | None:
         """Movements after `cursor` whatever their age (the rows a sync has not read yet), for the
-        reconciliation; None when there are more than `limit`. Default: none ([])."""
+        reconciliation; None when there are more than `limit`. Default: none ([]). Not asked of a
+        source without a cursor: the reconciliation pages through `fetch` and diffs."""
         return []
 
     def close(self) -> None:

@@ -8,6 +8,11 @@ flight is worked out as the ledger stage will post it — the mapped entry of it
 minus what its live entries hold — and added to the posted totals before they are compared. A line
 the mapping cannot take counts as nothing: the ledger stage will quarantine it and reverse its old
 entry. A source with more lines in flight than the limit (its sync is far behind) is not compared.
+
+A source without a cursor (`snapshot`) has no "after the cursor": its whole query is read page by
+page, as its sync reads it, and the lines whose content differs from their newest staged revision
+(new lines too) are in flight. A line it no longer returns is not: the sync reports it
+(`movement_vanished`) and the ledger keeps its entry.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, exists, select
 
 from connector import sync
+from connector._columns import MovementColumns
 from connector.errors import MappingError
 from connector.ledger import live_entries, staged_movement
 from connector.mapping import map_movement
@@ -27,12 +33,14 @@ from connector.store.tables import movements
 
 Key = tuple[str, int]
 LIMIT = 100_000  # lines in flight a reconciliation accounts for; more: the sync is behind, compare later
+PAGE = 5_000  # rows a page of a source without a cursor
 
 
 def in_flight_totals(conn: Connection, name: str, adapter, mapping: Mapping) -> dict[Key, Decimal] | None:
     """Per ledger item, what posting the lines in flight will add; None over LIMIT lines."""
     newest = _staged_pending(conn, name, LIMIT)
-    tail = adapter.in_flight(sync.load_cursor(conn, name), LIMIT)
+    tail = adapter.in_flight(sync.load_cursor(conn, name), LIMIT) if adapter.keeps_cursor else \
+        _changed_lines(conn, name, adapter, LIMIT)
     if newest is None or tail is None:
         return None
     newest.update({m.line_key: m for m in tail})  # read after staging: newer than any staged revision
@@ -55,6 +63,24 @@ def _staged_pending(conn: Connection, name: str, limit: int) -> dict[str, Moveme
     if len(rows) > limit:
         return None
     return {row.line_key: staged_movement(row) for row in rows}
+
+
+def _changed_lines(conn: Connection, name: str, adapter, limit: int) -> list[Movement] | None:
+    """A source without a cursor: the lines of a full read that differ from their newest staged
+    revision; None over `limit` (bad rows are left to the sync)."""
+    changed: list[Movement] = []
+    cursor = None
+    while True:
+        batch = adapter.fetch(cursor, PAGE)
+        found = MovementColumns.of(batch.movements)
+        staged = sync.latest_revisions(conn, name, set(found.keys))
+        changed += [found[i] for i, (key, digest) in enumerate(zip(found.keys, found.hashes()))
+                    if staged.get(key, (0, None))[1] != digest]
+        if len(changed) > limit:
+            return None
+        if batch.exhausted or batch.cursor in (None, cursor):
+            return changed
+        cursor = batch.cursor
 
 
 def _effect(movement: Movement, mapping: Mapping) -> dict[Key, Decimal]:

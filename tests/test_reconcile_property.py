@@ -2,7 +2,8 @@
 
 GreaterWMS writes each picking as a signed `qtyrecorder` row and the bin's on-hand together; a
 count adjustment changes `stockbin` alone (the log omits it). Between pickings, adjustments, syncs,
-syncs that stage without posting, and reconciliations, whatever the sync has or has not read: the
+syncs that stage without posting, and reconciliations, whatever the sync has or has not read (with
+the profile's id cursor, or with a full read each run: `snapshot`): the
 open `wms_snapshot_mismatch` discrepancies are exactly the items with adjustments the log omitted,
 each with the ledger minus the WMS as its delta. Movements in flight never show as a difference.
 """
@@ -34,14 +35,15 @@ step = st.one_of(st.tuples(st.just("pick"), goods, st.integers(-5, 5).filter(boo
 
 
 class Warehouse:
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, cursor: str):
         self.db = folder / "greaterwms.db"
         load_sqlite(self.db, "greaterwms")
         with sqlite3.connect(self.db) as db:
             db.executemany("INSERT INTO stockbin (bin_name, goods_code, goods_desc, goods_qty, pick_qty, picked_qty, "
                            "bin_size, bin_property, t_code, openid, create_time) VALUES ('A-01-01', ?, '', ?, 0, 0, "
                            "'', '', '', '', '2024-03-09 10:30:00')", sorted(LOGGED.items()))
-        self.site = Site(folder, "greaterwms", f"sqlite:///{self.db}", "greaterwms.toml")
+        self.site = Site(folder, "greaterwms", f"sqlite:///{self.db}", "greaterwms.toml",
+                         settings=(f'cursor = "{cursor}"',))
         self.omitted: dict[str, int] = {}  # adjustments the log does not hold, base units
 
     def play(self, step: tuple) -> None:
@@ -80,11 +82,12 @@ class Warehouse:
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize("cursor", ["monotonic", "snapshot"])  # the profile's id cursor; a full read each run
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(step, min_size=1, max_size=20))
-def test_reconciliation_after_any_history_reports_exactly_the_adjustments_the_log_omitted(steps):
+def test_reconciliation_after_any_history_reports_exactly_the_adjustments_the_log_omitted(cursor, steps):
     with tempfile.TemporaryDirectory() as folder:
-        warehouse = Warehouse(Path(folder))
+        warehouse = Warehouse(Path(folder), cursor)
         try:
             for one in [*steps, ("reconcile",)]:
                 warehouse.play(one)

@@ -160,7 +160,8 @@ class SqlSource(SourceAdapter):
 
     def in_flight(self, cursor: dict[str, Any] | None, limit: int) -> list[Movement] | None:
         """Rows after `cursor` in cursor order without the lag's bound (bad rows left out: the sync
-        quarantines them); a snapshot-strategy source keeps no cursor and reports none."""
+        quarantines them); a snapshot-strategy source keeps no cursor and reports none here (the
+        reconciliation diffs a full read against what was staged: connector/reconcile_flight.py)."""
         if not self.keeps_cursor:
             return []
         names, rows = self._query_rows(lambda: self.statement(cursor, limit + 1))

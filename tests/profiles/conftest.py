@@ -19,12 +19,14 @@ from tests.profiles.loaders import FIXTURES
 class Site:
     """A config file naming one profile-driven source; `app` runs it; helpers read the outcome."""
 
-    def __init__(self, folder: Path, profile: str, url: str, mapping: str, password: str | None = None):
-        """`url` is a SQLAlchemy URL, or an ODBC connection string when it starts with `Driver=`."""
+    def __init__(self, folder: Path, profile: str, url: str, mapping: str, password: str | None = None,
+                 settings: tuple[str, ...] = ()):
+        """`url` is a SQLAlchemy URL, or an ODBC connection string when it starts with `Driver=`;
+        `settings`: more TOML lines of the source (e.g. 'cursor = "snapshot"')."""
         where = f'odbc = "{url}"' if url.startswith("Driver=") else f'url = "{url}"'
         lines = ["[connector]", 'site = "前海保税仓"', "[store]", f'url = "sqlite:///{folder / "state.db"}"',
                  "[sources.wms]", 'adapter = "sql"', f'profile = "{profile}"', where,
-                 f'mapping = "{FIXTURES / "mappings" / mapping}"']
+                 f'mapping = "{FIXTURES / "mappings" / mapping}"', *settings]
         if password is not None:
             lines.append('password = "${WMS_PW}"')
         self.path = folder / "config.toml"

@@ -99,6 +99,24 @@ def test_greaterwms_movement_the_sync_has_not_read_leaves_every_difference_as_it
     assert _stock_differences(site) == before  # SSD-1TB: on hand 380, ledger with the picking 378: still -2
 
 
+def test_greaterwms_without_a_cursor_unsynced_pickings_are_found_page_by_page_and_left_in_flight(
+        make_site, greater, monkeypatch):
+    """`cursor = "snapshot"` keeps no cursor: the reconciliation reads the log in pages (here of 2
+    rows) and counts the lines whose content was not staged yet as in flight."""
+    from connector import reconcile_flight
+
+    monkeypatch.setattr(reconcile_flight, "PAGE", 2)
+    site = make_site("greaterwms", f"sqlite:///{greater}", "greaterwms.toml", settings=('cursor = "snapshot"',))
+    site.app.sync()
+    site.app.reconcile()
+    before = _stock_differences(site)
+    _pick(greater)
+    _pick(greater, qty=-3, goods="NB-14-I7", bin_name="B-02-03")
+    counts = site.app.reconcile()["source:wms"]
+    assert (counts.get("opened", 0), counts.get("resolved", 0), counts["unsettled"]) == (0, 0, 0)
+    assert _stock_differences(site) == before and len(before) == 3
+
+
 def test_greaterwms_movement_staged_but_not_posted_counts_as_in_flight(make_site, greater):
     from connector import sync
 
