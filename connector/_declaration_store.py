@@ -79,7 +79,8 @@ def _key_params(keys: tuple[str, ...], row: dict[str, Any]) -> dict[str, Any]:
     return {f"key_{k}": row[k] for k in keys}
 
 
-_RANK = {t.name: select(t.c.result_rank).where(_by_key(t, keys)) for _, t, keys, _ in _RANKED}
+_STORED = {t.name: select(t).where(_by_key(t, keys)) for _, t, keys, _ in _RANKED}
+_STATE = ("result_rank", "receipt_id", "updated_at")  # set by the receipt that ranks highest or changed rows last
 _UPDATE = {t.name: update(t).where(_by_key(t, keys)) for _, t, keys, _ in _RANKED}
 _ANY = {c.name: select(c.c[keys[0]]).where(_by_key(c, keys)).limit(1)
         for _, _, keys, children in _RANKED for _, c in children}
@@ -187,18 +188,34 @@ def _upsert_ranked(conn: Connection, table: Table, keys: tuple[str, ...], row: d
     """Insert, or overwrite when this receipt ranks at least as high as the stored one.
 
     Fields the receipt does not carry (None) keep their stored value: a status-only receipt or
-    a posting without HdeApprResult moves the state, never erases the data.
+    a posting without HdeApprResult moves the state, never erases the data. A lower-ranked receipt
+    does not move the state, but gives the fields the stored head lacks (`_fill`).
     """
     params = _key_params(keys, row)
-    stored = conn.execute(_RANK[table.name], params).first()
+    stored = conn.execute(_STORED[table.name], params).first()
     if stored is None:
         conn.execute(insert(table), row)
         return True
     if row["result_rank"] < stored.result_rank:
+        _fill(conn, table, keys, row, stored, params)
         return False
     changed = {k: v for k, v in row.items() if v is not None and k not in keys}
     conn.execute(_UPDATE[table.name], {**changed, **params})
     return True
+
+
+def _fill(conn: Connection, table: Table, keys: tuple[str, ...], row: dict[str, Any], stored: Any,
+          params: dict[str, Any]) -> None:
+    """A head a higher-ranked receipt was read for first (a status-only receipt, a posting) keeps
+    its state but takes the fields it lacks from this one, and names this receipt as its newest
+    change: the head the receipts give in rank order. Limit: of two lower-ranked receipts that
+    disagree on a field the head lacks, the first one read gives it (receipts of one list version
+    carry the same data; no rank is kept per field)."""
+    missing = {k: v for k, v in row.items() if v is not None and getattr(stored, k) is None
+               and k not in keys and k not in _STATE}
+    if missing:
+        conn.execute(_UPDATE[table.name], {**missing, "receipt_id": row["receipt_id"],
+                                           "updated_at": row["updated_at"], **params})
 
 
 def _replace(conn: Connection, table: Table, params: dict[str, Any], rows: list[dict[str, Any]],
