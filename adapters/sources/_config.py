@@ -35,8 +35,9 @@ class SqlSourceConfig(Strict):
     lag_seconds: int = Field(default=300, ge=0, description="leave rows younger than this for later")
     overlap_seconds: int = Field(default=1800, ge=0, description="keyset: how much later than lag_seconds a row "
                                  "may commit after its timestamp and still be read by the next overlap pass")
-    overlap_every_seconds: int = Field(default=3600, ge=0, description="keyset: how often the overlap pass runs "
-                                       "(0 = never)")
+    overlap_every_seconds: int = Field(default=3600, ge=0, description="keyset and monotonic: how often the "
+                                       "overlap pass runs (0 = never); monotonic: how late after the cursor "
+                                       "passed it an id may commit and still be read")
     cap_at_open_transactions: bool = Field(default=False, description="PostgreSQL: never pass the start of "
                                            "the oldest open transaction")
     future_skew_seconds: int = Field(default=3600, ge=0, description="rows stamped later than now + this are "

@@ -114,22 +114,26 @@ class SqlSource(SourceAdapter):
                 for row in rows]
 
     def start_cursor(self, stored: dict[str, Any] | None) -> dict[str, Any] | None:
-        """Where this run starts: the stored cursor or, when an overlap pass is due, `overlap_seconds`
-        before where the cursor stood when the previous pass started (`_overlap_from`), not before
-        where it stands now: a row committed up to lag + overlap_seconds after its timestamp is read
-        by the next pass however far the cursor moved in between. The first run with a stored cursor
-        starts the clock. Time and place of the last pass travel in the cursor, so they survive restarts."""
+        """Where this run starts: the stored cursor or, when an overlap pass is due (every
+        `overlap_every_seconds`), a rewound one. The first run with a stored cursor starts the
+        clock; time and place of the passes travel in the cursor, so they survive restarts.
+        keyset: `overlap_seconds` before where the cursor stood when the previous pass started
+        (`_overlap_from`), not before where it stands now: a row committed up to lag +
+        `overlap_seconds` after its timestamp is read by the next pass however far the cursor moved.
+        monotonic: back to where the cursor stood two passes ago (`_overlap_before`): an id committed
+        less than `overlap_every_seconds` after the cursor passed it (its transaction took the id
+        first and committed last) is read by the next pass."""
         every = self.config.overlap_every_seconds
-        if not stored or self.strategy.name != "keyset" or not every or not self.config.overlap_seconds:
+        name = self.strategy.name
+        if not stored or not every or name not in ("keyset", "monotonic") or (
+                name == "keyset" and not self.config.overlap_seconds):
             return stored
         now, last = self.clock.now(), stored.get("_overlap_at")
         if last is not None and now - last < timedelta(seconds=every):
             return stored
-        mark = {"_overlap_at": now, "_overlap_from": stored["changed_at"]}
-        if last is None:
-            return {**stored, **mark}
-        since = {**stored, "changed_at": stored.get("_overlap_from", stored["changed_at"])}  # older cursors: none
-        return {**cursors.rewind(since, self.config.overlap_seconds), **mark}
+        if name == "keyset":
+            return _keyset_pass(stored, now, last is None, self.config.overlap_seconds)
+        return _monotonic_pass(stored, now, last is None)
 
     def cursor_problem(self, stored: dict[str, Any] | None) -> str | None:
         """Why a stored cursor cannot be valid any more (source restored or truncated), or None."""
@@ -218,3 +222,22 @@ def _failed(name: str, exc: Exception) -> RetryableSourceError:
 def _ref(row: dict[str, Any]) -> str:
     key = row.get("line_key")
     return str(key) if key is not None and str(key).strip() else row_ref(row)
+
+
+def _keyset_pass(stored: dict[str, Any], now, first: bool, seconds: int) -> dict[str, Any]:
+    """`seconds` before the position at the previous pass."""
+    mark = {"_overlap_at": now, "_overlap_from": stored["changed_at"]}
+    if first:
+        return {**stored, **mark}
+    since = {**stored, "changed_at": stored.get("_overlap_from", stored["changed_at"])}  # older cursors: none
+    return {**cursors.rewind(since, seconds), **mark}
+
+
+def _monotonic_pass(stored: dict[str, Any], now, first: bool) -> dict[str, Any]:
+    """Back to the position two passes ago; the positions move one pass on."""
+    here = stored["line_key"]
+    previous = stored.get("_overlap_from", here)
+    mark = {"_overlap_at": now, "_overlap_from": here, "_overlap_before": previous}
+    if first:
+        return {**stored, **mark}
+    return {**stored, "line_key": stored.get("_overlap_before", previous), **mark}

@@ -75,6 +75,28 @@ def test_start_cursor_overlap_pass_rewinds_from_where_the_cursor_stood_at_the_pr
                                            "_overlap_at": clock.now(), "_overlap_from": "2025-03-04 19:55:00"}
 
 
+def test_start_cursor_monotonic_first_run_with_a_cursor_starts_the_clock_at_its_position(wms, make_source, clock):
+    source = make_source(wms, cursor="monotonic", overlap_every_seconds=3600)
+    assert source.start_cursor({"line_key": 40}) == {"line_key": 40, "_overlap_at": clock.now(), "_overlap_from": 40,
+                                                     "_overlap_before": 40}
+
+
+def test_start_cursor_monotonic_pass_rewinds_to_where_the_cursor_stood_two_passes_ago(wms, make_source, clock):
+    """An id passed just before the previous pass, committed just after it, lies above that position."""
+    source = make_source(wms, cursor="monotonic", overlap_every_seconds=3600)
+    stored = {"line_key": 90, "_overlap_at": clock.now(), "_overlap_from": 70, "_overlap_before": 40}
+    clock.advance(minutes=59)
+    assert source.start_cursor(stored) == stored
+    clock.advance(minutes=1)
+    assert source.start_cursor(stored) == {"line_key": 40, "_overlap_at": clock.now(), "_overlap_from": 90,
+                                           "_overlap_before": 70}
+
+
+def test_start_cursor_monotonic_without_overlap_passes_is_the_stored_cursor(wms, make_source, clock):
+    source = make_source(wms, cursor="monotonic", overlap_every_seconds=0)
+    assert source.start_cursor({"line_key": 40}) == {"line_key": 40}
+
+
 def test_start_cursor_stored_before_overlap_from_existed_rewinds_from_the_cursor_once(wms, make_source, clock):
     source = make_source(wms, overlap_seconds=1200, overlap_every_seconds=3600)
     stored = {"changed_at": "2025-03-04 19:55:00", "line_key": "L9", "_overlap_at": clock.now()}
