@@ -269,10 +269,12 @@ class PostgresServer:
         """An autocommit superuser connection to the `postgres` database."""
         return self.database().connect(autocommit=True)
 
-    def create_database(self) -> Database:
+    def create_database(self, template: str | None = None) -> Database:
+        """A new database; `template`: a copy of that one (which must have no open connection)."""
         name = f"t_{uuid.uuid4().hex[:16]}"
+        copy = sql.SQL(" TEMPLATE {}").format(sql.Identifier(template)) if template else sql.SQL("")
         with self.admin() as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {}{}").format(sql.Identifier(name), copy))
         return self.database(name)
 
     def drop_database(self, name: str) -> None:
