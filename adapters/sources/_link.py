@@ -88,7 +88,8 @@ class OdbcLink(Link):
             try:
                 conn = self._conn = self._conn or odbc.connect(
                     self._connect, encoding=self.config.encoding, login_timeout=self.config.connect_timeout_seconds,
-                    query_timeout=self.config.query_timeout_seconds)
+                    query_timeout=self.config.query_timeout_seconds, dialect_name=self.dialect.name)
+                params = odbc.bound(self.dialect.name, params)
                 cursor = conn.execute(sql, params) if params else conn.execute(sql)
                 names = tuple(d[0].lower() for d in cursor.description)
                 rows = cursor.fetchall()

@@ -18,6 +18,7 @@ through its shortest repr and parses the text in the source's zone (`_decode.py`
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.dialects.mssql.base import MSDialect
@@ -97,15 +98,33 @@ def _quoted(value: str) -> str:
     return "{" + value.replace("}", "}}") + "}" if any(c in value for c in ";{}= ") else value
 
 
-def connect(connect_string: str, *, encoding: str, login_timeout: int, query_timeout: int) -> Any:
-    """An open pyodbc connection with the source's text decoding and timeouts applied."""
+def connect(connect_string: str, *, encoding: str, login_timeout: int, query_timeout: int,
+            dialect_name: str = "") -> Any:
+    """An open pyodbc connection with the source's text decoding and timeouts applied. MySQL and
+    MariaDB: wide text is fetched as bytes in that encoding too. MariaDB Connector/ODBC 3.1 cuts the
+    last character off a UTF-16 value holding a character whose code unit it takes for the start of
+    a surrogate pair (U+xxD8–U+xxDB, e.g. 盘 in 硬盘 or 托盘): 托盘A came back as 托盘."""
     import pyodbc
 
     conn = pyodbc.connect(connect_string, timeout=login_timeout, autocommit=False)
     if not is_psqlodbc(connect_string):  # psqlODBC: statement_timeout in ConnSettings instead
         conn.timeout = query_timeout
     conn.setdecoding(pyodbc.SQL_CHAR, encoding=encoding)
+    if dialect_name == "mysql":
+        conn.setdecoding(pyodbc.SQL_WCHAR, encoding=encoding, ctype=pyodbc.SQL_CHAR)
     return conn
+
+
+def bound(dialect_name: str, params: Any) -> Any:
+    """The statement's parameters as this driver must bind them. MariaDB Connector/ODBC drops the
+    fraction of a timestamp parameter: a keyset cursor at 08:00:00.7 came back as 08:00:00, so a
+    batch of rows within one second was read again and again and the sync never moved on. For
+    MySQL and MariaDB a time travels as its text with microseconds, which the server compares with
+    a DATETIME(n) column exactly."""
+    if dialect_name != "mysql" or not params:
+        return params
+    return tuple(p.isoformat(sep=" ", timespec="microseconds") if isinstance(p, datetime) and p.tzinfo is None
+                 else p for p in params)
 
 
 def describe(connect_string: str) -> str:

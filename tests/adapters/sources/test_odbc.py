@@ -22,6 +22,7 @@ TABLE = ("CREATE TABLE moves (line_key bigint, changed_at timestamp, occurred_at
 ROWS = [(n, f"2025-03-01 09:00:0{n // 3}", "2025-03-01 08:00:00", "SKU-1", "1.25", "pcs", "receipt", f"D{n}",
          None, None) for n in range(1, 8)]  # three rows per timestamp: batch edges fall inside a timestamp
 INSERT = "INSERT INTO moves VALUES (%s)" % ", ".join(["%s"] * 10)
+OLD_TIME = "2025-03-01 09:00:00"
 
 
 def need(driver: str) -> None:
@@ -215,3 +216,41 @@ def test_profiles_generated_sql_compiles_for_mssql_and_oracle(clock, profile):  
             assert "movements" in sql and "%%" not in sql
         assert expected in str(src.statement(None, 100).compile(dialect=src.dialect,
                                                                  compile_kwargs={"render_postcompile": True}))
+
+
+def test_mariadb_odbc_keyset_moves_past_rows_within_one_second(mariadb, clock):  # noqa: F811
+    """Connector/ODBC drops a timestamp parameter's fraction: the cursor must still move on."""
+    need("MariaDB Unicode")
+    db = mariadb.create_database()
+    try:
+        with db.connect() as conn, conn.cursor() as cur:
+            cur.execute(TABLE.replace("timestamp", "datetime(6)"))
+            cur.executemany(INSERT, [(n, f"2025-03-01 09:00:00.{n}00000", *ROWS[0][2:]) for n in (7, 8, 9)])
+        connect = f"Driver={{MariaDB Unicode}};Server={db.host};Port={db.port};Database={db.name};Uid={db.user}"
+        src = source(clock, connect, db.password)
+        try:
+            movements, errors, _ = read_all(src, batch_size=1)
+        finally:
+            src.close()
+        assert [m.line_key for m in movements] == ["7", "8", "9"] and errors == []
+    finally:
+        mariadb.drop_database(db.name)
+
+
+def test_mariadb_odbc_reads_text_with_a_surrogate_looking_character_whole(mariadb, clock):  # noqa: F811
+    """盘 (U+76D8) in UTF-16 made Connector/ODBC 3.1 cut the value's last character."""
+    need("MariaDB Unicode")
+    db = mariadb.create_database()
+    try:
+        with db.connect() as conn, conn.cursor() as cur:
+            cur.execute(TABLE + " CHARACTER SET utf8mb4")
+            cur.execute(INSERT, (1, OLD_TIME, OLD_TIME, "硬盘1", "1", "托盘", "receipt", "托盘A", None, None))
+        connect = f"Driver={{MariaDB Unicode}};Server={db.host};Port={db.port};Database={db.name};Uid={db.user}"
+        src = source(clock, connect, db.password)
+        try:
+            [movement] = src.fetch(None, 10).movements
+        finally:
+            src.close()
+        assert (movement.sku, movement.uom, movement.doc_ref) == ("硬盘1", "托盘", "托盘A")
+    finally:
+        mariadb.drop_database(db.name)
