@@ -79,7 +79,8 @@ class OdbcLink(Link):
         self.dialect = odbc.dialect(config.dialect_name())
         self.errors = odbc.errors()
         password = config.password.reveal() if config.password is not None else None
-        self._connect = odbc.connection_string(config.odbc, password, config.batch_size, config.query_timeout_seconds)
+        self._connect = odbc.connection_string(config.odbc, password, config.batch_size, config.query_timeout_seconds,
+                                               self.dialect.name)
         self._conn = None
         self._lock = threading.Lock()  # the daemon's sync and reconcile jobs share the adapter
 

@@ -79,18 +79,24 @@ def is_psqlodbc(connect: str) -> bool:
     return "postgres" in parse(connect).get("driver", "").lower()
 
 
-def connection_string(connect: str, password: str | None, batch_size: int, query_timeout: int = 120) -> str:
+def connection_string(connect: str, password: str | None, batch_size: int, query_timeout: int = 120,
+                      dialect_name: str = "") -> str:
     """The operator's string + the password + the settings the adapter owns (given by the operator,
     they are replaced, not duplicated). psqlODBC refuses the connection-level timeout attribute, so
-    its statement timeout is set by the server (`ConnSettings`)."""
-    psql = is_psqlodbc(connect)
-    owned = {"pwd", "password"} | ({"usedeclarefetch", "fetch", "connsettings"} if psql else set())
+    its statement timeout is set by the server (`ConnSettings`). MySQL and MariaDB: the server
+    sends every text as utf8mb4 (`CHARSET`), converted from each column's own character set, and
+    `connect` decodes it as UTF-8."""
+    psql, mysql = is_psqlodbc(connect), (dialect_name or guess_dialect(connect)) == "mysql"
+    owned = {"pwd", "password"} | ({"usedeclarefetch", "fetch", "connsettings"} if psql else set()) | (
+        {"charset"} if mysql else set())
     kept = [f"{k}={_quoted(v)}" for k, v in parse(connect).items() if k not in owned]
     if password is not None:
         kept.append(f"Pwd={_quoted(password)}")
     if psql:
         kept += ["UseDeclareFetch=1", f"Fetch={batch_size}",
                  f"ConnSettings={{SET statement_timeout = {query_timeout * 1000}}}"]
+    if mysql:
+        kept.append("CHARSET=utf8mb4")
     return ";".join(kept) + ";"
 
 
@@ -101,17 +107,20 @@ def _quoted(value: str) -> str:
 def connect(connect_string: str, *, encoding: str, login_timeout: int, query_timeout: int,
             dialect_name: str = "") -> Any:
     """An open pyodbc connection with the source's text decoding and timeouts applied. MySQL and
-    MariaDB: wide text is fetched as bytes in that encoding too. MariaDB Connector/ODBC 3.1 cuts the
-    last character off a UTF-16 value holding a character whose code unit it takes for the start of
-    a surrogate pair (U+xxD8–U+xxDB, e.g. 盘 in 硬盘 or 托盘): 托盘A came back as 托盘."""
+    MariaDB: all text is fetched as the utf8mb4 bytes the server sends (`connection_string`), wide
+    text too: MariaDB Connector/ODBC 3.1 cuts the last character off a UTF-16 value holding a
+    character whose code unit it takes for the start of a surrogate pair (U+xxD8–U+xxDB, e.g. 盘
+    in 硬盘 or 托盘): 托盘A came back as 托盘."""
     import pyodbc
 
     conn = pyodbc.connect(connect_string, timeout=login_timeout, autocommit=False)
     if not is_psqlodbc(connect_string):  # psqlODBC: statement_timeout in ConnSettings instead
         conn.timeout = query_timeout
-    conn.setdecoding(pyodbc.SQL_CHAR, encoding=encoding)
     if dialect_name == "mysql":
-        conn.setdecoding(pyodbc.SQL_WCHAR, encoding=encoding, ctype=pyodbc.SQL_CHAR)
+        conn.setdecoding(pyodbc.SQL_CHAR, encoding="utf-8")
+        conn.setdecoding(pyodbc.SQL_WCHAR, encoding="utf-8", ctype=pyodbc.SQL_CHAR)
+    else:
+        conn.setdecoding(pyodbc.SQL_CHAR, encoding=encoding)
     return conn
 
 

@@ -254,3 +254,28 @@ def test_mariadb_odbc_reads_text_with_a_surrogate_looking_character_whole(mariad
         assert (movement.sku, movement.uom, movement.doc_ref) == ("硬盘1", "托盘", "托盘A")
     finally:
         mariadb.drop_database(db.name)
+
+
+def test_mariadb_odbc_gbk_columns_arrive_whole_whatever_the_sources_encoding(mariadb, clock):  # noqa: F811
+    """The server converts a GBK column to the utf8mb4 the adapter asks for (CHARSET)."""
+    need("MariaDB Unicode")
+    db = mariadb.create_database()
+    try:
+        with db.connect() as conn, conn.cursor() as cur:
+            cur.execute(TABLE + " CHARACTER SET gbk")
+            cur.execute(INSERT, (1, OLD_TIME, OLD_TIME, "铜线托盘A", "1", "千克", "receipt", "硬盘1", None, None))
+        connect = (f"Driver={{MariaDB Unicode}};Server={db.host};Port={db.port};Database={db.name};Uid={db.user};"
+                   "CHARSET=latin1")
+        src = source(clock, connect, db.password, encoding="gbk")
+        try:
+            [movement] = src.fetch(None, 10).movements
+        finally:
+            src.close()
+        assert (movement.sku, movement.uom, movement.doc_ref) == ("铜线托盘A", "千克", "硬盘1")
+    finally:
+        mariadb.drop_database(db.name)
+
+
+def test_connection_string_for_mariadb_gets_the_utf8mb4_charset_from_the_adapter():
+    built = odbc.connection_string("Driver={MariaDB Unicode};Server=h;CHARSET=latin1", None, 500)
+    assert built.count("CHARSET") == 1 and built.endswith("CHARSET=utf8mb4;")
