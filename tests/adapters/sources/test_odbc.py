@@ -218,62 +218,47 @@ def test_profiles_generated_sql_compiles_for_mssql_and_oracle(clock, profile):  
                                                                  compile_kwargs={"render_postcompile": True}))
 
 
-def test_mariadb_odbc_keyset_moves_past_rows_within_one_second(mariadb, clock):  # noqa: F811
-    """Connector/ODBC drops a timestamp parameter's fraction: the cursor must still move on."""
+def maria_read(mariadb, clock, table: str, rows: list[tuple], batch_size: int = 10,  # noqa: F811
+               extra: str = "", **fields) -> list:
+    """The movements a MariaDB ODBC source reads from a fresh database holding `rows` in `table`."""
     need("MariaDB Unicode")
     db = mariadb.create_database()
     try:
         with db.connect() as conn, conn.cursor() as cur:
-            cur.execute(TABLE.replace("timestamp", "datetime(6)"))
-            cur.executemany(INSERT, [(n, f"2025-03-01 09:00:00.{n}00000", *ROWS[0][2:]) for n in (7, 8, 9)])
+            cur.execute(table)
+            cur.executemany(INSERT, rows)
         connect = f"Driver={{MariaDB Unicode}};Server={db.host};Port={db.port};Database={db.name};Uid={db.user}"
-        src = source(clock, connect, db.password)
+        src = source(clock, connect + extra, db.password, **fields)
         try:
-            movements, errors, _ = read_all(src, batch_size=1)
+            movements, errors, _ = read_all(src, batch_size)
         finally:
             src.close()
-        assert [m.line_key for m in movements] == ["7", "8", "9"] and errors == []
+        assert errors == []
+        return movements
     finally:
         mariadb.drop_database(db.name)
+
+
+def test_mariadb_odbc_keyset_moves_past_rows_within_one_second(mariadb, clock):  # noqa: F811
+    """Connector/ODBC drops a timestamp parameter's fraction: the cursor must still move on."""
+    rows = [(n, f"2025-03-01 09:00:00.{n}00000", *ROWS[0][2:]) for n in (7, 8, 9)]
+    movements = maria_read(mariadb, clock, TABLE.replace("timestamp", "datetime(6)"), rows, batch_size=1)
+    assert [m.line_key for m in movements] == ["7", "8", "9"]
 
 
 def test_mariadb_odbc_reads_text_with_a_surrogate_looking_character_whole(mariadb, clock):  # noqa: F811
     """盘 (U+76D8) in UTF-16 made Connector/ODBC 3.1 cut the value's last character."""
-    need("MariaDB Unicode")
-    db = mariadb.create_database()
-    try:
-        with db.connect() as conn, conn.cursor() as cur:
-            cur.execute(TABLE + " CHARACTER SET utf8mb4")
-            cur.execute(INSERT, (1, OLD_TIME, OLD_TIME, "硬盘1", "1", "托盘", "receipt", "托盘A", None, None))
-        connect = f"Driver={{MariaDB Unicode}};Server={db.host};Port={db.port};Database={db.name};Uid={db.user}"
-        src = source(clock, connect, db.password)
-        try:
-            [movement] = src.fetch(None, 10).movements
-        finally:
-            src.close()
-        assert (movement.sku, movement.uom, movement.doc_ref) == ("硬盘1", "托盘", "托盘A")
-    finally:
-        mariadb.drop_database(db.name)
+    row = (1, OLD_TIME, OLD_TIME, "硬盘1", "1", "托盘", "receipt", "托盘A", None, None)
+    [movement] = maria_read(mariadb, clock, TABLE + " CHARACTER SET utf8mb4", [row])
+    assert (movement.sku, movement.uom, movement.doc_ref) == ("硬盘1", "托盘", "托盘A")
 
 
 def test_mariadb_odbc_gbk_columns_arrive_whole_whatever_the_sources_encoding(mariadb, clock):  # noqa: F811
     """The server converts a GBK column to the utf8mb4 the adapter asks for (CHARSET)."""
-    need("MariaDB Unicode")
-    db = mariadb.create_database()
-    try:
-        with db.connect() as conn, conn.cursor() as cur:
-            cur.execute(TABLE + " CHARACTER SET gbk")
-            cur.execute(INSERT, (1, OLD_TIME, OLD_TIME, "铜线托盘A", "1", "千克", "receipt", "硬盘1", None, None))
-        connect = (f"Driver={{MariaDB Unicode}};Server={db.host};Port={db.port};Database={db.name};Uid={db.user};"
-                   "CHARSET=latin1")
-        src = source(clock, connect, db.password, encoding="gbk")
-        try:
-            [movement] = src.fetch(None, 10).movements
-        finally:
-            src.close()
-        assert (movement.sku, movement.uom, movement.doc_ref) == ("铜线托盘A", "千克", "硬盘1")
-    finally:
-        mariadb.drop_database(db.name)
+    row = (1, OLD_TIME, OLD_TIME, "铜线托盘A", "1", "千克", "receipt", "硬盘1", None, None)
+    [movement] = maria_read(mariadb, clock, TABLE + " CHARACTER SET gbk", [row], extra=";CHARSET=latin1",
+                            encoding="gbk")
+    assert (movement.sku, movement.uom, movement.doc_ref) == ("铜线托盘A", "千克", "硬盘1")
 
 
 def test_connection_string_for_mariadb_gets_the_utf8mb4_charset_from_the_adapter():
