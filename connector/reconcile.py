@@ -12,7 +12,6 @@ resolved. Snapshot rows the mapping cannot convert are counted, not guessed.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,6 +21,7 @@ from sqlalchemy import func, select
 
 from connector import reconcile_flight
 from connector.compare import lifecycle  # one life cycle for every discrepancy
+from connector.compare.rules.base import discrepancy_id
 from connector.mapping_file import Mapping
 from connector.model import Discrepancy
 from connector.store.engine import Store
@@ -118,7 +118,7 @@ def ledger_totals(conn, name: str) -> dict[Key, Decimal]:
 
 
 def _id(name: str, key: Key) -> str:
-    return hashlib.sha256(f"{KIND}|{name}|{key[0]}|{key[1]}".encode()).hexdigest()[:32]
+    return discrepancy_id(KIND, name, *key)  # the comparator's ids: the same text, the same hash
 
 
 def _finding(name: str, key: Key, wms: Decimal, posted: Decimal, unit: str | None) -> Discrepancy:

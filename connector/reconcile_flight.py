@@ -33,7 +33,7 @@ from connector.store.tables import movements
 
 Key = tuple[str, int]
 LIMIT = 100_000  # lines in flight a reconciliation accounts for; more: the sync is behind, compare later
-PAGE = 5_000  # rows a page of a source without a cursor
+PAGE = 5_000  # rows per page when a source without a cursor is read whole
 
 
 def in_flight_totals(conn: Connection, name: str, adapter, mapping: Mapping) -> dict[Key, Decimal] | None:
