@@ -253,6 +253,20 @@ def test_ingest_later_lower_rank_receipt_does_not_overwrite_an_approved_head(sto
     assert count(store, receipts) == 2
 
 
+def test_ingest_declaration_read_after_a_status_receipt_fills_the_head_and_names_its_receipt(store, inbox, adapter):
+    """The status receipt ranks higher, so the head keeps its state; the declaration gives the data
+    and is named as the head's newest change (the comparator's ticks find changes by receipt)."""
+    short = (FIXTURES / DI / "INV201_receipt_short.xml").read_text(encoding="utf-8")
+    (inbox / "1.INV").write_text(short.replace("QD900819I201903281726", "QD311124E000098849"), encoding="utf-8")
+    run(store, adapter)
+    drop(inbox, GX + "INV201.xml", ("<manageResult>4</manageResult>", "<manageResult>Y</manageResult>"), name="2.INV")
+    run(store, adapter)
+    [head] = rows(store, bond_invt_heads)
+    declared = [r["id"] for r in rows(store, receipts) if r["file_name"] == "2.INV"]
+    assert (head["manage_result"], head["result_rank"], head["etps_inner_invt_no"]) == ("1", 3, "COSU6391946850D")
+    assert [head["receipt_id"]] == declared
+
+
 def test_ingest_rejection_after_approval_is_recorded_but_does_not_demote_the_head(store, inbox, adapter):
     drop(inbox, GX + "INV201.xml", name="1.INV")
     drop(inbox, GX + "INV201.xml", ("<manageResult>4</manageResult>", "<manageResult>3</manageResult>"),

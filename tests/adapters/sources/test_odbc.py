@@ -261,6 +261,12 @@ def test_mariadb_odbc_gbk_columns_arrive_whole_whatever_the_sources_encoding(mar
     assert (movement.sku, movement.uom, movement.doc_ref) == ("铜线托盘A", "千克", "硬盘1")
 
 
+def test_bound_params_for_mysql_carry_naive_times_as_text_with_microseconds_and_leave_the_rest():
+    naive, aware = datetime(2025, 3, 1, 9, 0, 0, 700000), datetime(2025, 3, 1, 1, 0, tzinfo=UTC)
+    assert odbc.bound("mysql", (naive, aware, 7, "L1")) == ("2025-03-01 09:00:00.700000", aware, 7, "L1")
+    assert odbc.bound("postgresql", (naive,)) == (naive,)
+
+
 def test_connection_string_for_mariadb_gets_the_utf8mb4_charset_from_the_adapter():
     built = odbc.connection_string("Driver={MariaDB Unicode};Server=h;CHARSET=latin1", None, 500)
     assert built.count("CHARSET") == 1 and built.endswith("CHARSET=utf8mb4;")
